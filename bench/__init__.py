@@ -1,0 +1,1 @@
+"""Benchmarks: timing goals are reported here, never asserted in tests."""

@@ -1,0 +1,33 @@
+"""Run every benchmark and print a report: `python -m bench [name ...]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import apiserver
+
+SUITES = {"apiserver": apiserver.run}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("suites", nargs="*", default=list(SUITES), choices=list(SUITES))
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.suites:
+        results = SUITES[name]()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        (args.out / f"{name}-{stamp}.json").write_text(json.dumps(results, indent=2))
+        print(f"\n== {name}")
+        for row in results["rows"]:
+            print(f"  {row['metric']:<44} {row['value']:>12}   target {row.get('target', '-')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""jupyter-knative: Knative, native to Jupyter."""
+
+from ._version import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,1 @@
+"""Pure resource code: types, schemas, defaulting, validation, printing; no I/O."""

@@ -1,0 +1,1 @@
+"""The embedded plane's Kubernetes-compatible API server and the daemon that hosts it."""

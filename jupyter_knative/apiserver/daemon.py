@@ -1,0 +1,143 @@
+"""The embedded control plane's daemon: one process holding the store, the API server, the
+controllers and the data plane. `jupyter knative up` starts it as `python -m jupyter_knative.apiserver`.
+
+It holds an exclusive lock on the home's lock file for its whole life (a second daemon for the same
+home exits with code 3), writes `daemon.json` once it serves, and on SIGTERM or SIGINT stops
+everything it started, clears `daemon.json` and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from .._version import __version__
+from ..api.kinds import registry as build_registry
+from ..controllers import default_controllers
+from ..controllers.runtime import RealClock
+from ..credentials import ensure_credentials, server_ssl_context, write_kubeconfig
+from ..dataplane.ingress import start_ingress
+from ..home import DaemonState, PlaneHome
+from ..store import Store
+from .app import APIServer
+from .resources import ResourceAPI
+from .seed import seed
+
+log = logging.getLogger("jupyter_knative.daemon")
+LOOPBACK = "127.0.0.1"
+EXIT_LOCKED = 3
+
+
+def _bind(preferred: int | None) -> socket.socket:
+    """A listening socket on loopback, on the preferred port when it is free (so kubeconfigs stay valid
+    across restarts), else on a free one."""
+    for port in ([preferred] if preferred else []) + [0]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            sock.close()
+            continue
+        sock.listen(1024)
+        sock.setblocking(False)
+        return sock
+    raise OSError("no free port on loopback")
+
+
+class Daemon:
+    def __init__(self, home: PlaneHome, api_port: int | None = None, ingress_port: int | None = None) -> None:
+        self.home = home
+        self.api_port = api_port
+        self.ingress_port = ingress_port
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        creds = ensure_credentials(self.home)
+        clock = RealClock()
+        store = Store(build_registry(), self.home.db, clock=clock.now)
+        seed(store)
+        manager = default_controllers(store, clock)
+        server = APIServer(ResourceAPI(store, clock=clock.now))
+        runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
+                               shutdown_timeout=2.0)
+        await runner.setup()
+        settings = self.home.read_settings()
+        api_sock = _bind(self.api_port or settings.get("api_port"))
+        ingress_sock = _bind(self.ingress_port or settings.get("ingress_port"))
+        api_port, ingress_port = api_sock.getsockname()[1], ingress_sock.getsockname()[1]
+        site = web.SockSite(runner, api_sock, ssl_context=server_ssl_context(creds))
+        await site.start()
+        ingress_sock.close()  # the data plane re-binds it; the port stays ours on loopback
+        ingress = await start_ingress(LOOPBACK, ingress_port)
+        if (settings.get("api_port"), settings.get("ingress_port")) != (api_port, ingress_port):
+            self.home.write_settings({**settings, "api_port": api_port, "ingress_port": ingress_port})
+        api_url, ingress_url = f"https://{LOOPBACK}:{api_port}", f"http://{LOOPBACK}:{ingress_port}"
+        kubeconfig = write_kubeconfig(self.home, api_url, creds)
+        await manager.start()
+        self.home.write_state(DaemonState(pid=os.getpid(), api=api_url, ingress=ingress_url,
+                                          kubeconfig=str(kubeconfig), started=time.time(), version=__version__))
+        log.info("serving: API %s, ingress %s", api_url, ingress_url)
+        try:
+            await self.stopping.wait()
+        finally:
+            log.info("stopping")
+            self.home.clear_state()
+            server.ready = False
+            store.close_watches()
+            ingress.close()
+            await runner.cleanup()
+            await manager.stop()
+            store.close()
+            log.info("stopped")
+
+
+def _take_lock(home: PlaneHome) -> int | None:
+    fd = os.open(home.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jupyter_knative.apiserver",
+                                     description="Run the jupyter-knative embedded control plane (foreground).")
+    parser.add_argument("--home", type=Path, help="state directory (default: $JUPYTER_KNATIVE_HOME)")
+    parser.add_argument("--api-port", type=int, help="API server port (default: the last one, else free)")
+    parser.add_argument("--ingress-port", type=int, help="ingress port (default: the last one, else free)")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    home = PlaneHome(args.home.expanduser().resolve()) if args.home else PlaneHome.default()
+    home.ensure()
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    lock = _take_lock(home)
+    if lock is None:
+        print(f"jupyter-knative: another daemon is running for {home.root}", file=sys.stderr)
+        return EXIT_LOCKED
+    run = asyncio.run
+    with contextlib.suppress(ImportError):
+        import uvloop
+        run = uvloop.run
+    try:
+        run(Daemon(home, args.api_port, args.ingress_port).run())
+    finally:
+        os.close(lock)
+    return 0

@@ -1,0 +1,1 @@
+"""Knative's KPA: a pure decider over time-bucketed metric windows, and its tick loop."""

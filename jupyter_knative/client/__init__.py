@@ -1,0 +1,1 @@
+"""The Kubernetes client side shared by the notebook layer, widgets and the server extension."""

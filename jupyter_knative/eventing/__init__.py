@@ -1,0 +1,1 @@
+"""The eventing data plane: broker ingress and filter, channel dispatch, delivery, sources."""

@@ -1,0 +1,1 @@
+"""IPython magics and the Python API (filled by the notebook issue)."""

@@ -1,0 +1,1 @@
+"""The function runtime a replica runs (filled by the serving issue)."""

@@ -1,0 +1,1 @@
+"""The Jupyter server extension (filled by the lab issue)."""

