@@ -15,11 +15,14 @@ SUITES = {"apiserver": apiserver.run}
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suites", nargs="*", default=list(SUITES), choices=list(SUITES))
+    parser.add_argument("suites", nargs="*", metavar="suite", help=f"one of {', '.join(SUITES)} (default: all)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.suites:
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite(s): {', '.join(unknown)}")
+    for name in args.suites or list(SUITES):
         results = SUITES[name]()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         (args.out / f"{name}-{stamp}.json").write_text(json.dumps(results, indent=2))

@@ -101,6 +101,16 @@ def test_malformed_json_is_400(plane: Plane, namespace: str) -> None:
     resp = plane.request("POST", SVC.format(ns=namespace), b'{"apiVersion": "serving.knative.dev/v1",',
                          headers={"Content-Type": "application/json"})
     assert resp.status == 400 and status_of(resp)["reason"] == "BadRequest"
+    assert status_of(resp)["message"] == "couldn't get version/kind; json parse error: unexpected end of JSON input"
+    array = plane.request("POST", SVC.format(ns=namespace), b"[1]", headers={"Content-Type": "application/json"})
+    assert array.status == 400 and "cannot unmarshal array into Go value" in status_of(array)["message"]
+
+
+def test_malformed_yaml_is_400(plane: Plane, namespace: str) -> None:
+    resp = plane.request("POST", SVC.format(ns=namespace), b"metadata: {name: [unclosed",
+                         headers={"Content-Type": "application/yaml"})
+    assert resp.status == 400 and status_of(resp)["message"].startswith("error converting YAML to JSON")
+    assert plane.request("GET", SVC.format(ns=namespace)).json()["items"] == []
 
 
 def test_wrong_api_version_in_body(plane: Plane, namespace: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
 
 import pytest
 import yaml
@@ -212,3 +213,42 @@ def _env(plane: Plane) -> dict[str, str]:
     import os
     return {"PATH": os.environ.get("PATH", ""), "HOME": str(plane.scratch), "KUBECONFIG": str(plane.kubeconfig),
             "KUBECACHEDIR": str(plane.scratch / "kcache-shared")}
+
+
+def _owned_configmap(plane: Plane, ns: str, owner: str, name: str, block: bool = False) -> None:
+    svc = json.loads(plane.kubectl("get", "ksvc", owner, "-n", ns, "-o", "json").stdout)
+    ref = {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": owner,
+           "uid": svc["metadata"]["uid"], "controller": True, "blockOwnerDeletion": block}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "ownerReferences": [ref]},
+          "data": {"a": "b"}}
+    plane.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm))
+
+
+def _exists(plane: Plane, ns: str, kind: str, name: str) -> bool:
+    return plane.kubectl("get", kind, name, "-n", ns, check=False).returncode == 0
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("cascade", ["background", "foreground", "orphan"])
+def test_cascading_deletion(plane: Plane, namespace: str, cascade: str) -> None:
+    apply(plane, namespace, HELLO.format(target="t"))
+    _owned_configmap(plane, namespace, "hello", "child", block=True)
+    out = plane.kubectl("delete", "ksvc", "hello", "-n", namespace, f"--cascade={cascade}", "--timeout=20s").stdout
+    assert "deleted" in out
+    if cascade == "foreground":
+        # kubectl returned only once the owner was gone, which foreground allows only after its dependents
+        assert not _exists(plane, namespace, "cm", "child")
+    elif cascade == "background":
+        assert _eventually(lambda: not _exists(plane, namespace, "cm", "child"))
+    else:
+        cm = json.loads(plane.kubectl("get", "cm", "child", "-n", namespace, "-o", "json").stdout)
+        assert "ownerReferences" not in cm["metadata"]
+    assert not _exists(plane, namespace, "ksvc", "hello")

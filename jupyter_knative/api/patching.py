@@ -23,6 +23,7 @@ import jsonpatch
 import jsonpointer
 import orjson
 
+from .gojson import GO_MAP, decode_json, json_kind, unmarshal_error
 from .schema import Schema
 from .status import BadRequest, Invalid, RequestEntityTooLarge, UnsupportedMediaType
 
@@ -70,17 +71,17 @@ def apply_patch(content_type: str, target: dict[str, Any], body: bytes, schema: 
         raise UnsupportedMediaType("the body of the request was in an unknown format - "
                                    "accepted media types include: " + ", ".join(accepted))
     if media_type == JSON_PATCH:
-        return json_patch(target, _decode(body, "error decoding patch: "))
+        return json_patch(target, decode_json(body, "error decoding patch: "))
     if media_type == MERGE_PATCH:
-        return _merge_patch_body(target, _decode(body, "error decoding patch: "))
-    return _strategic_patch_body(target, _decode(body, ""), schema)
+        return _merge_patch_body(target, decode_json(body, "error decoding patch: "))
+    return _strategic_patch_body(target, decode_json(body, ""), schema)
 
 
 def _merge_patch_body(target: dict[str, Any], document: Any) -> dict[str, Any]:
     if document is None:
         raise BadRequest("Invalid JSON Patch")  # evanphx/json-patch refuses a `null` merge patch
     if not isinstance(document, dict):
-        raise BadRequest("error decoding patch: " + _unmarshal_error(document, _GO_MAP))
+        raise BadRequest("error decoding patch: " + unmarshal_error(document, GO_MAP))
     result: dict[str, Any] = merge_patch(target, document)
     return result
 
@@ -89,7 +90,7 @@ def _strategic_patch_body(target: dict[str, Any], document: Any, schema: Schema 
     if document is None:
         return copy.deepcopy(target)
     if not isinstance(document, dict):
-        raise BadRequest(_unmarshal_error(document, _GO_MAP))
+        raise BadRequest(unmarshal_error(document, GO_MAP))
     return strategic_merge_patch(target, document, schema)
 
 
@@ -141,219 +142,14 @@ def _check_operations(ops: Any) -> None:
     """Reject what the apiserver's strict decode into `[]jsonPatchOp` rejects, with its messages."""
     prefix = "error decoding patch: "
     if not isinstance(ops, list):
-        raise BadRequest(prefix + _unmarshal_error(ops, "[]handlers.jsonPatchOp"))
+        raise BadRequest(prefix + unmarshal_error(ops, "[]handlers.jsonPatchOp"))
     for op in ops:
         if op is not None and not isinstance(op, dict):
-            raise BadRequest(prefix + _unmarshal_error(op, "handlers.jsonPatchOp"))
+            raise BadRequest(prefix + unmarshal_error(op, "handlers.jsonPatchOp"))
         for name, value in (op or {}).items():
             if name in ("op", "path", "from") and value is not None and not isinstance(value, str):
-                raise BadRequest(f"{prefix}json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                raise BadRequest(f"{prefix}json: cannot unmarshal {json_kind(value)} into Go struct field "
                                  f"jsonPatchOp.{name} of type string")
-
-
-# --- request bodies -------------------------------------------------------------------------------------
-
-_GO_MAP = "map[string]interface {}"
-
-
-def _decode(body: bytes, prefix: str) -> Any:
-    """Parse JSON; a syntax error becomes a 400 worded as Go's encoding/json words it."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        error = _go_syntax_error(body)
-        if error is not None:
-            raise BadRequest(prefix + error) from None
-    # Valid JSON orjson refuses (integers beyond 64 bits, invalid UTF-8, deep nesting): Go accepts it.
-    try:
-        return json.loads(body.decode("utf-8", errors="replace"))
-    except RecursionError:
-        raise BadRequest(prefix + "exceeded max depth") from None
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    return "number"
-
-
-def _unmarshal_error(value: Any, go_type: str) -> str:
-    return f"json: cannot unmarshal {_json_kind(value)} into Go value of type {go_type}"
-
-
-_WHITESPACE = b" \t\r\n"
-_LITERALS = {ord("t"): b"true", ord("f"): b"false", ord("n"): b"null"}
-
-
-def _quote_char(c: int) -> str:
-    """Go's `quoteChar`: how encoding/json shows the offending byte."""
-    if c == ord("'"):
-        return "'\\''"
-    if c == ord('"'):
-        return "'\"'"
-    named = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
-    if c in named:
-        return f"'{named[c]}'"
-    if c < 0x20 or c == 0x7F:
-        return f"'\\x{c:02x}'"
-    if not chr(c).isprintable():
-        return f"'\\u{c:04x}'"
-    return f"'{chr(c)}'"
-
-
-class _GoSyntaxError(Exception):
-    pass
-
-
-def _go_syntax_error(data: bytes) -> str | None:
-    """The first syntax error in `data` as Go's encoding/json reports it, or None if it is valid JSON."""
-    try:
-        _GoScanner(data).scan()
-    except _GoSyntaxError as err:
-        return str(err)
-    return None
-
-
-class _GoScanner:
-    """A JSON syntax checker that fails on the same byte, with the same words, as Go's scanner."""
-
-    MAX_DEPTH = 10000
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def fail(self, context: str) -> _GoSyntaxError:
-        if self.pos >= len(self.data):
-            return _GoSyntaxError("unexpected end of JSON input")
-        return _GoSyntaxError(f"invalid character {_quote_char(self.data[self.pos])} {context}")
-
-    def peek(self) -> int:
-        return self.data[self.pos] if self.pos < len(self.data) else -1
-
-    def skip_space(self) -> int:
-        while self.pos < len(self.data) and self.data[self.pos] in _WHITESPACE:
-            self.pos += 1
-        return self.peek()
-
-    def scan(self) -> None:
-        stack: list[int] = []  # the open containers, as their opening byte
-        need_value = True
-        while need_value or stack:
-            need_value = self.value(stack) if need_value else self.after_value(stack)
-        if self.skip_space() != -1:
-            raise self.fail("after top-level value")
-
-    def value(self, stack: list[int]) -> bool:
-        """Scan one value; True when it opened a container whose first value comes next."""
-        c = self.skip_space()
-        if c in (ord("{"), ord("[")):
-            if len(stack) >= self.MAX_DEPTH:
-                raise self.fail("exceeded max depth")
-            self.pos += 1
-            close = ord("}") if c == ord("{") else ord("]")
-            if self.skip_space() == close:
-                self.pos += 1
-                return False
-            stack.append(c)
-            if c == ord("{"):
-                self.key()
-            return True
-        if c == ord('"'):
-            self.string()
-        elif c == ord("-") or ord("0") <= c <= ord("9"):
-            self.number()
-        elif c in _LITERALS:
-            self.literal(_LITERALS[c])
-        else:
-            raise self.fail("looking for beginning of value")
-        return False
-
-    def key(self) -> None:
-        if self.skip_space() != ord('"'):
-            raise self.fail("looking for beginning of object key string")
-        self.string()
-        if self.skip_space() != ord(":"):
-            raise self.fail("after object key")
-        self.pos += 1
-
-    def after_value(self, stack: list[int]) -> bool:
-        """After a value inside a container: True when a `,` asks for the next value."""
-        c = self.skip_space()
-        in_object = stack[-1] == ord("{")
-        if c == ord(","):
-            self.pos += 1
-            if in_object:
-                self.key()
-            return True
-        if c == (ord("}") if in_object else ord("]")):
-            self.pos += 1
-            stack.pop()
-            return False
-        raise self.fail("after object key:value pair" if in_object else "after array element")
-
-    def string(self) -> None:
-        self.pos += 1
-        while True:
-            c = self.peek()
-            if c == -1:
-                raise self.fail("")
-            if c == ord('"'):
-                self.pos += 1
-                return
-            if c < 0x20:
-                raise self.fail("in string literal")
-            self.pos += 1
-            if c == ord("\\"):
-                self.escape()
-
-    def escape(self) -> None:
-        c = self.peek()
-        if c == ord("u"):
-            self.pos += 1
-            for _ in range(4):
-                if self.peek() == -1 or chr(self.peek()) not in "0123456789abcdefABCDEF":
-                    raise self.fail("in \\u hexadecimal character escape")
-                self.pos += 1
-        elif c != -1 and chr(c) in '"\\/bfnrt':
-            self.pos += 1
-        else:
-            raise self.fail("in string escape code")
-
-    def digits(self, context: str) -> None:
-        if not ord("0") <= self.peek() <= ord("9"):
-            raise self.fail(context)
-        while ord("0") <= self.peek() <= ord("9"):
-            self.pos += 1
-
-    def number(self) -> None:
-        if self.peek() == ord("-"):
-            self.pos += 1
-        if self.peek() == ord("0"):
-            self.pos += 1
-        else:
-            self.digits("in numeric literal")
-        if self.peek() == ord("."):
-            self.pos += 1
-            self.digits("after decimal point in numeric literal")
-        if self.peek() in (ord("e"), ord("E")):
-            self.pos += 1
-            if self.peek() in (ord("+"), ord("-")):
-                self.pos += 1
-            self.digits("in exponent of numeric literal")
-
-    def literal(self, word: bytes) -> None:
-        self.pos += 1
-        for expected in word[1:]:
-            if self.peek() != expected:
-                raise self.fail(f"in literal {word.decode()} (expecting {_quote_char(expected)})")
-            self.pos += 1
 
 
 # --- strategic merge patch ------------------------------------------------------------------------------
@@ -511,7 +307,7 @@ def _element_kind(items: list[Any]) -> str:
 
 def _require_merge_key(item: Any, merge_key: str) -> None:
     if not isinstance(item, dict):
-        raise BadRequest(f"expected a {_GO_MAP}, but received a {_go_type_name(item)}")
+        raise BadRequest(f"expected a {GO_MAP}, but received a {_go_type_name(item)}")
     if merge_key not in item:
         raise BadRequest(f"map: {_go_v(item)} does not contain declared merge key: {merge_key}")
 
@@ -616,7 +412,7 @@ def _interleave(server: list[Any], patch: list[Any], server_order: list[Any], me
 def _go_type_name(value: Any) -> str:
     if value is None:
         return "%!s(<nil>)"
-    names: list[tuple[type, str]] = [(dict, _GO_MAP), (list, "[]interface {}"), (str, "string"),
+    names: list[tuple[type, str]] = [(dict, GO_MAP), (list, "[]interface {}"), (str, "string"),
                                      (bool, "bool"), (int, "int64"), (float, "float64")]
     return next(name for cls, name in names if isinstance(value, cls))
 

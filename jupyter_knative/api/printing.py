@@ -9,6 +9,7 @@ convertor allows them. `cell` turns the first value into the Table cell the CRD 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -533,8 +534,14 @@ _STEPS: dict[type, Callable[[list[Any], Any], list[Any]]] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(expr: str) -> tuple[str | tuple[_Node, ...], ...]:
+    """Printer columns evaluate the same few expressions for every row: parse each once."""
+    return tuple(_parse_template(expr))
+
+
 def _results(expr: str, obj: Any) -> list[list[Any]]:
-    parts = _parse_template(expr)
+    parts = _parsed(expr)
     try:
         return [[part] if isinstance(part, str) else _walk([obj], part) for part in parts]
     except _EvalError:

@@ -106,13 +106,22 @@ class Daemon:
             log.info("stopped")
 
 
-def _take_lock(home: PlaneHome) -> int | None:
-    fd = os.open(home.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
+def _take_lock(home: PlaneHome, patience: float = 1.0) -> int | None:
+    """The home's exclusive lock, held for the daemon's life; its content is our pid. Retried briefly,
+    since liveness probes (`daemon_running`) hold a shared lock for an instant."""
+    fd = os.open(home.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import yaml
 
+from ..api.gojson import decode_json
 from ..api.status import BadRequest, NotAcceptable, UnsupportedMediaType
 
 AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -67,11 +68,7 @@ def decode_object(body: bytes, content_type: str) -> Any:
     """A create/update body (JSON, or YAML as the apiserver also accepts)."""
     media = content_type.split(";")[0].strip().lower() or "application/json"
     if media == "application/json":
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            raise BadRequest(f"the body of the request was in an unknown format - accepted media types "
-                             f"include: application/json, application/yaml; json parse error: {e}") from None
+        return decode_json(body, "couldn't get version/kind; json parse error: ")
     if media in ("application/yaml", "text/yaml"):
         try:
             return yaml.safe_load(body)

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..api.gojson import json_kind
 from ..api.patching import apply_patch
 from ..api.registry import ResourceType, Version
 from ..api.schema import check
@@ -280,7 +281,7 @@ class ResourceAPI:
         obj = decode_object(await self._body(request), request.headers.get("Content-Type", ""))
         if not isinstance(obj, dict):
             raise BadRequest(f"couldn't get version/kind; json parse error: json: cannot unmarshal "
-                             f"{type(obj).__name__} into Go value of type struct {{ APIVersion string "
+                             f"{json_kind(obj)} into Go value of type struct {{ APIVersion string "
                              f"\"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}")
         expected = rt.api_version(ver.name)
         api_version, kind = obj.setdefault("apiVersion", expected), obj.setdefault("kind", rt.kind)
