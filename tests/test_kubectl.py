@@ -252,3 +252,20 @@ def test_cascading_deletion(plane: Plane, namespace: str, cascade: str) -> None:
         cm = json.loads(plane.kubectl("get", "cm", "child", "-n", namespace, "-o", "json").stdout)
         assert "ownerReferences" not in cm["metadata"]
     assert not _exists(plane, namespace, "ksvc", "hello")
+
+
+def test_create_generators_send_protobuf(plane: Plane, namespace: str) -> None:
+    """kubectl's `create <kind>` generators send Kubernetes protobuf bodies for built-in kinds."""
+    plane.kubectl("create", "configmap", "c", "-n", namespace, "--from-literal=a=1", "--from-literal=b=2")
+    plane.kubectl("create", "secret", "generic", "s", "-n", namespace, "--from-literal=p=q")
+    plane.kubectl("create", "serviceaccount", "robot", "-n", namespace)
+    plane.kubectl("create", "deployment", "web", "-n", namespace, "--image=nginx", "--replicas=2")
+    cm = json.loads(plane.kubectl("get", "cm", "c", "-n", namespace, "-o", "json").stdout)
+    assert cm["data"] == {"a": "1", "b": "2"}
+    secret = json.loads(plane.kubectl("get", "secret", "s", "-n", namespace, "-o", "json").stdout)
+    assert secret["data"] == {"p": "cQ=="} and secret["type"] == "Opaque"
+    deploy = json.loads(plane.kubectl("get", "deploy", "web", "-n", namespace, "-o", "json").stdout)
+    assert deploy["spec"]["replicas"] == 2
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
+    assert plane.kubectl("get", "sa", "robot", "-n", namespace, "-o", "name").stdout.strip() == \
+        "serviceaccount/robot"

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import yaml
 
+from ..api import protobuf
 from ..api.gojson import decode_json
 from ..api.status import BadRequest, NotAcceptable, UnsupportedMediaType
 
@@ -69,6 +70,8 @@ def decode_object(body: bytes, content_type: str) -> Any:
     media = content_type.split(";")[0].strip().lower() or "application/json"
     if media == "application/json":
         return decode_json(body, "couldn't get version/kind; json parse error: ")
+    if media == protobuf.MEDIA_TYPE:
+        return protobuf.decode(body)
     if media in ("application/yaml", "text/yaml"):
         try:
             return yaml.safe_load(body)

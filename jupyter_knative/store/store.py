@@ -96,6 +96,10 @@ class Store:
         """The oldest resourceVersion a watch can start after; older ones are `410 Gone`."""
         return self._compacted
 
+    @property
+    def watch_count(self) -> int:
+        return len(self._watches)
+
     def entry(self, rt: ResourceType, namespace: str, name: str) -> Entry | None:
         return self._data.get(rt.key, {}).get(self._ns(rt, namespace), {}).get(name)
 
