@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..builtins import admit_configmap, admit_deployment, admit_pod, admit_secret
 from ..namespaces import admit_namespace
 from ..printing import human_duration, parse_timestamp
 from ..registry import PrinterColumn, ResourceType, Version
@@ -106,7 +107,7 @@ def print_config_map(obj: dict[str, Any], now: float) -> list[Any]:
 CONFIG_MAP = ResourceType(
     "", "ConfigMap", "configmaps", (Version("v1", _CONFIG_MAP),), short_names=("cm",), subresources=(),
     builtin=True, delete_returns_object=False,
-    row_printer=((_col("Data"), _AGE), print_config_map))
+    row_printer=((_col("Data"), _AGE), print_config_map), admission=admit_configmap)
 
 _SECRET = root(
     type=string(),
@@ -123,7 +124,7 @@ def print_secret(obj: dict[str, Any], now: float) -> list[Any]:
 SECRET = ResourceType(
     "", "Secret", "secrets", (Version("v1", _SECRET),), subresources=(), builtin=True, field_labels=("type",),
     delete_returns_object=False,
-    row_printer=((_col("Type"), _col("Data"), _AGE), print_secret))
+    row_printer=((_col("Type"), _col("Data"), _AGE), print_secret), admission=admit_secret)
 
 
 def object_reference() -> Schema:
@@ -346,7 +347,7 @@ POD = ResourceType(
         "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
         "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName",
     ),
-    row_printer=(_POD_COLUMNS, print_pod))
+    row_printer=(_POD_COLUMNS, print_pod), admission=admit_pod)
 
 # --- apps/v1 Deployment -------------------------------------------------------------------------------
 
@@ -433,7 +434,7 @@ _DEPLOYMENT_COLUMNS = (
 DEPLOYMENT = ResourceType(
     "apps", "Deployment", "deployments", (Version("v1", _DEPLOYMENT),), short_names=("deploy",),
     categories=("all",), subresources=("status", "scale"), builtin=True, delete_returns_object=False,
-    row_printer=(_DEPLOYMENT_COLUMNS, print_deployment))
+    row_printer=(_DEPLOYMENT_COLUMNS, print_deployment), admission=admit_deployment)
 
 CORE_TYPES: tuple[ResourceType, ...] = (
     NAMESPACE, CONFIG_MAP, SECRET, SERVICE_ACCOUNT, EVENT, POD, DEPLOYMENT,

@@ -1,0 +1,117 @@
+"""Defaulting and validation the apiserver applies to the built-in kinds (their registry strategies and
+`SetDefaults_*` functions): what a created Secret, Pod or Deployment looks like when read back."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from .registry import AdmissionRequest
+from .status import FieldError, GroupResource, forbidden, invalid, invalid_object
+
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_CONFIG_KEY_MSG = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+                   "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
+
+
+def _config_key_errors(data: dict[str, Any], path: str) -> list[FieldError]:
+    return [invalid(f"{path}[{key}]", key, _CONFIG_KEY_MSG) for key in data if not _CONFIG_KEY.match(key)]
+
+
+def _raise(kind: str, obj: dict[str, Any], errors: list[FieldError]) -> None:
+    if errors:
+        raise invalid_object(GroupResource("", "", kind), obj["metadata"].get("name", ""), errors)
+
+
+def _immutable_data(req: AdmissionRequest, fields: tuple[str, ...]) -> list[FieldError]:
+    if req.old is None or not req.old.get("immutable"):
+        return []
+    errs = [forbidden(f, "field is immutable when `immutable` is set") for f in fields
+            if req.obj.get(f) != req.old.get(f)]
+    if not req.obj.get("immutable"):
+        errs.append(forbidden("immutable", "field is immutable when `immutable` is set"))
+    return errs
+
+
+def admit_configmap(req: AdmissionRequest) -> None:
+    obj = req.obj
+    errors = _config_key_errors(obj.get("data") or {}, "data") + \
+        _config_key_errors(obj.get("binaryData") or {}, "binaryData")
+    errors += [FieldError("FieldValueInvalid", f"data[{k}]", k, "duplicate of key present in binaryData")
+               for k in (obj.get("data") or {}) if k in (obj.get("binaryData") or {})]
+    _raise("ConfigMap", obj, errors + _immutable_data(req, ("data", "binaryData")))
+
+
+def admit_secret(req: AdmissionRequest) -> None:
+    obj = req.obj
+    obj["type"] = obj.get("type") or "Opaque"
+    string_data = obj.pop("stringData", None) or {}
+    if string_data:  # write-only: folded into data, as the apiserver's conversion does
+        data = obj.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+    errors = _config_key_errors(obj.get("data") or {}, "data")
+    if req.old is not None and req.old.get("type", "Opaque") != obj["type"]:
+        errors.append(invalid("type", obj["type"], "field is immutable"))
+    _raise("Secret", obj, errors + _immutable_data(req, ("data",)))
+
+
+def _image_pull_policy(image: str) -> str:
+    name = image.rsplit("/", 1)[-1]
+    if "@" in name:
+        return "IfNotPresent"
+    tag = name.rpartition(":")[2] if ":" in name else ""
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def default_container(container: dict[str, Any]) -> None:
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    container.setdefault("imagePullPolicy", _image_pull_policy(container.get("image") or ""))
+    container.setdefault("resources", {})
+    for port in container.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+
+
+def default_pod_spec(spec: dict[str, Any]) -> None:
+    """`SetDefaults_PodSpec` and friends, for the fields kubectl shows."""
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = spec["serviceAccount"]
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or []:
+            default_container(container)
+
+
+def admit_pod(req: AdmissionRequest) -> None:
+    default_pod_spec(req.obj.setdefault("spec", {}))
+    if req.operation == "CREATE":
+        req.obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+
+
+def admit_deployment(req: AdmissionRequest) -> None:
+    spec = req.obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    strategy = spec.setdefault("strategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", "25%")
+        rolling.setdefault("maxSurge", "25%")
+    default_pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
+    errors: list[FieldError] = []
+    selector = (spec.get("selector") or {}).get("matchLabels") or {}
+    labels = (spec["template"].get("metadata") or {}).get("labels") or {}
+    if not spec.get("selector"):
+        errors.append(FieldError("FieldValueRequired", "spec.selector"))
+    elif any(labels.get(k) != v for k, v in selector.items()):
+        errors.append(invalid("spec.template.metadata.labels", labels,
+                              "`selector` does not match template `labels`"))
+    _raise("Deployment", req.obj, errors)
