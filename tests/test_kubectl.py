@@ -269,3 +269,16 @@ def test_create_generators_send_protobuf(plane: Plane, namespace: str) -> None:
     assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
     assert plane.kubectl("get", "sa", "robot", "-n", namespace, "-o", "name").stdout.strip() == \
         "serviceaccount/robot"
+
+
+def test_logs_of_a_pod_that_never_started(plane: Plane, namespace: str) -> None:
+    """Until the replica supervisor runs pods, a pod stays Pending and `kubectl logs` says so, as a cluster
+    does for a pod whose container has not started."""
+    plane.kubectl("run", "p", "-n", namespace, "--image=busybox", "--", "sleep", "10")
+    pod = json.loads(plane.kubectl("get", "pod", "p", "-n", namespace, "-o", "json").stdout)
+    assert pod["status"]["phase"] == "Pending" and pod["spec"]["restartPolicy"] == "Always"
+    logs = plane.kubectl("logs", "p", "-n", namespace, check=False)
+    assert logs.returncode == 1
+    assert 'container "p" in pod "p" is waiting to start: ContainerCreating' in logs.stderr
+    assert plane.kubectl("get", "pods", "-n", namespace).stdout.split("\n")[0].split() == \
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]

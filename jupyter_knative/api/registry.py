@@ -78,6 +78,7 @@ class ResourceType:
     admission: Admission | None = None
     converter: Converter | None = None
     name_rule: str = "subdomain"  # how metadata.name is validated: subdomain, label (DNS-1123), segment
+    tracks_generation: bool = True  # metadata.generation (custom resources always; some built-ins not)
 
     @property
     def storage(self) -> str:

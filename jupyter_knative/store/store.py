@@ -178,7 +178,8 @@ class Store:
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = format_timestamp(self._clock())
-        meta["generation"] = 1
+        if rt.tracks_generation:
+            meta["generation"] = 1
         obj["apiVersion"], obj["kind"] = rt.api_version(), rt.kind
         if "status" in rt.subresources:
             obj.pop("status", None)
@@ -204,7 +205,7 @@ class Store:
             self._admit(rt, "UPDATE", new, old)
         new_meta = new["metadata"]
         new_meta["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if _spec_part(new) != _spec_part(old):
+        if rt.tracks_generation and _spec_part(new) != _spec_part(old):
             new_meta["generation"] = int(old["metadata"].get("generation") or 0) + 1
         if new == old or dry_run:
             return new if dry_run else _copy(entry)

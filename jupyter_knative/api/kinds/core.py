@@ -89,7 +89,8 @@ def print_namespace(obj: dict[str, Any], now: float) -> list[Any]:
 NAMESPACE = ResourceType(
     "", "Namespace", "namespaces", (Version("v1", _NAMESPACE),), namespaced=False, short_names=("ns",),
     subresources=("status", "finalize"), verbs=_NAMESPACE_VERBS, builtin=True, field_labels=("status.phase",),
-    row_printer=((_col("Status"), _AGE), print_namespace), name_rule="label", admission=admit_namespace)
+    row_printer=((_col("Status"), _AGE), print_namespace), name_rule="label", admission=admit_namespace,
+    tracks_generation=False)
 
 # --- ConfigMap, Secret, ServiceAccount ----------------------------------------------------------------
 
@@ -107,7 +108,8 @@ def print_config_map(obj: dict[str, Any], now: float) -> list[Any]:
 CONFIG_MAP = ResourceType(
     "", "ConfigMap", "configmaps", (Version("v1", _CONFIG_MAP),), short_names=("cm",), subresources=(),
     builtin=True, delete_returns_object=False,
-    row_printer=((_col("Data"), _AGE), print_config_map), admission=admit_configmap)
+    row_printer=((_col("Data"), _AGE), print_config_map), admission=admit_configmap,
+    tracks_generation=False)
 
 _SECRET = root(
     type=string(),
@@ -124,7 +126,8 @@ def print_secret(obj: dict[str, Any], now: float) -> list[Any]:
 SECRET = ResourceType(
     "", "Secret", "secrets", (Version("v1", _SECRET),), subresources=(), builtin=True, field_labels=("type",),
     delete_returns_object=False,
-    row_printer=((_col("Type"), _col("Data"), _AGE), print_secret), admission=admit_secret)
+    row_printer=((_col("Type"), _col("Data"), _AGE), print_secret), admission=admit_secret,
+    tracks_generation=False)
 
 
 def object_reference() -> Schema:
@@ -146,7 +149,8 @@ def print_service_account(obj: dict[str, Any], now: float) -> list[Any]:
 SERVICE_ACCOUNT = ResourceType(
     "", "ServiceAccount", "serviceaccounts", (Version("v1", _SERVICE_ACCOUNT),), short_names=("sa",),
     subresources=(), builtin=True,
-    row_printer=((_col("Secrets"), _AGE), print_service_account))
+    row_printer=((_col("Secrets"), _AGE), print_service_account),
+    tracks_generation=False)
 
 # --- Event --------------------------------------------------------------------------------------------
 
@@ -208,7 +212,8 @@ EVENT = ResourceType(
         "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
         "reason", "reportingComponent", "source", "type",
     ),
-    row_printer=(_EVENT_COLUMNS, print_event))
+    row_printer=(_EVENT_COLUMNS, print_event),
+    tracks_generation=False)
 
 # --- Pod ----------------------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Source to artifact: function artifacts, Knative Build and Tekton TaskRun steps (filled by the build issue)."""
