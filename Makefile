@@ -2,6 +2,8 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# JupyterLab refuses to run as root unless told (containers often run as root)
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test lint unit bench up down clean
 
@@ -19,7 +21,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 
 lab: $(VENV)/.lab-installed
 	$(BIN)/jupyter knative up
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

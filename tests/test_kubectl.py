@@ -282,3 +282,17 @@ def test_logs_of_a_pod_that_never_started(plane: Plane, namespace: str) -> None:
     assert 'container "p" in pod "p" is waiting to start: ContainerCreating' in logs.stderr
     assert plane.kubectl("get", "pods", "-n", namespace).stdout.split("\n")[0].split() == \
         ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+
+
+def test_scale_subresource(plane: Plane, namespace: str) -> None:
+    plane.kubectl("create", "deployment", "web", "-n", namespace, "--image=nginx", "--replicas=1")
+    assert "deployment.apps/web scaled" in plane.kubectl("scale", "deploy", "web", "-n", namespace,
+                                                          "--replicas=3").stdout
+    deploy = json.loads(plane.kubectl("get", "deploy", "web", "-n", namespace, "-o", "json").stdout)
+    assert deploy["spec"]["replicas"] == 3 and deploy["metadata"]["generation"] == 2
+    scale = json.loads(plane.kubectl("get", "--raw", f"/apis/apps/v1/namespaces/{namespace}/deployments/web/scale")
+                       .stdout)
+    assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 3
+    assert scale["status"]["selector"] == "app=web"
+    bad = plane.kubectl("scale", "deploy", "web", "-n", namespace, "--replicas=-1", check=False)
+    assert bad.returncode != 0

@@ -8,6 +8,7 @@ import orjson
 
 from .._version import __version__
 from ..api.registry import Registry, ResourceType, Version
+from .scale import SCALE_KIND
 
 KUBE_VERSION = (1, 37, 0)
 
@@ -37,8 +38,8 @@ def _aggregated_resource(rt: ResourceType, v: Version) -> dict[str, Any]:
     if rt.categories:
         res["categories"] = list(rt.categories)
     if rt.subresources:
-        res["subresources"] = [{"subresource": s, "responseKind": _gvk(rt, v), "verbs": _SUBRESOURCE_VERBS[s]}
-                               for s in rt.subresources]
+        res["subresources"] = [{"subresource": s, "responseKind": SCALE_KIND if s == "scale" else _gvk(rt, v),
+                                "verbs": _SUBRESOURCE_VERBS[s]} for s in rt.subresources]
     return res
 
 
@@ -51,8 +52,9 @@ def _legacy_resources(rt: ResourceType, v: Version) -> list[dict[str, Any]]:
         res["shortNames"] = list(rt.short_names)
     if rt.categories:
         res["categories"] = list(rt.categories)
-    subs = [{"name": f"{rt.plural}/{s}", "singularName": "", "namespaced": rt.namespaced, "kind": rt.kind,
-             "verbs": _SUBRESOURCE_VERBS[s]} for s in rt.subresources]
+    subs: list[dict[str, Any]] = [
+        {"name": f"{rt.plural}/{s}", "singularName": "", "namespaced": rt.namespaced, "kind": rt.kind,
+         "verbs": _SUBRESOURCE_VERBS[s], **(SCALE_KIND if s == "scale" else {})} for s in rt.subresources]
     return [res, *subs]
 
 

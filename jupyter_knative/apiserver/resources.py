@@ -32,6 +32,7 @@ from ..api.status import (
 from ..store import Entry, Predicate, Store, Watch, WatchEvent
 from .negotiation import Representation, choose, decode_object, encode
 from .requestinfo import RequestInfo
+from .scale import from_scale, to_scale
 from .tables import table
 
 MAX_BODY = 3 * 1024 * 1024
@@ -90,6 +91,9 @@ class ResourceAPI:
         elif info.subresource == "log":
             if method == "GET":
                 return await self.log(request, rt, info)
+        elif info.subresource == "scale":
+            if method in ("GET", "PUT", "PATCH"):
+                return await self.scale(request, rt, info)
         elif method == "GET":
             return self.get(request, rt, ver, info)
         elif method == "PUT":
@@ -428,6 +432,21 @@ class ResourceAPI:
         doc = {"kind": rt.list_kind, "apiVersion": rt.api_version(ver.name),
                "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted}
         return _json_response(orjson.dumps(doc))
+
+    # --- scale ---------------------------------------------------------------------------------------------
+
+    async def scale(self, request: web.Request, rt: ResourceType, info: RequestInfo) -> web.Response:
+        current = self.store.must_get(rt, self._namespace(info), info.name)
+        if request.method != "GET":
+            _, dry_run = self._options(request)
+            body = await self._body(request)
+            if request.method == "PUT":
+                wanted = decode_object(body, request.headers.get("Content-Type", ""))
+            else:
+                wanted = apply_patch(request.headers.get("Content-Type", ""), to_scale(current), body, None,
+                                     rt.builtin)
+            current = self.store.update(rt, from_scale(current, wanted, rt.group_resource), dry_run=dry_run)
+        return _json_response(orjson.dumps(to_scale(current)))
 
     # --- pod logs ------------------------------------------------------------------------------------
 
