@@ -27,6 +27,7 @@ from ..api.status import (
     RequestEntityTooLarge,
     StatusError,
     invalid_object,
+    not_found,
     not_supported,
 )
 from ..store import Entry, Predicate, Store, Watch, WatchEvent
@@ -151,8 +152,7 @@ class ResourceAPI:
     def get(self, request: web.Request, rt: ResourceType, ver: Version, info: RequestInfo) -> web.Response:
         entry = self.store.entry(rt, self._namespace(info), info.name)
         if entry is None:
-            raise NotFound(f'{rt.group_resource} "{info.name}" not found',
-                           details={"name": info.name, "group": rt.group, "kind": rt.plural})
+            raise not_found(rt.group_resource, info.name)
         return self._render(request, rt, ver, entry)
 
     def list_collection(self, request: web.Request, rt: ResourceType, ver: Version,
