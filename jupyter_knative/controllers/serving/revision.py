@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...api.conditions import ConditionSet, ready_condition
+from ...dataplane.routing import RevisionKey
 from ..runtime import ObjectKey, Result
 from . import names, resources
 from .children import ensure, write_status
@@ -16,8 +17,10 @@ from .context import Context
 CONDITIONS = ConditionSet("Ready", ("ResourcesAvailable", "ContainerHealthy"))
 COMPONENT = "revision-controller"
 
-# image -> (digest reference, None) or (None, why it cannot be fetched)
+# image, namespace -> (digest reference, None) or (None, why it cannot be fetched)
 ImageResolver = Callable[[str, str], tuple[str | None, str | None]]
+# what the data plane must know of a revision (None: it is gone)
+SettingsSink = Callable[[RevisionKey, dict[str, Any] | None], None]
 
 
 def initial_scale(rev: dict[str, Any], autoscaler: dict[str, str]) -> int:
@@ -47,16 +50,19 @@ def initial_scale(rev: dict[str, Any], autoscaler: dict[str, str]) -> int:
 
 
 class RevisionReconciler:
-    def __init__(self, ctx: Context, resolve_image: ImageResolver) -> None:
+    def __init__(self, ctx: Context, resolve_image: ImageResolver, settings: SettingsSink) -> None:
         self.ctx = ctx
         self.resolve_image = resolve_image
+        self.settings = settings
         self.recorder = ctx.recorder(COMPONENT)
 
     async def reconcile(self, key: ObjectKey) -> Result | None:
         t = self.ctx.types
         rev = self.ctx.store.get(t.revision, key.namespace, key.name)
         if rev is None or rev["metadata"].get("deletionTimestamp"):
+            self.settings(RevisionKey(key.namespace, key.name), None)
             return None
+        self.settings(RevisionKey(key.namespace, key.name), rev.get("spec") or {})
         status = copy.deepcopy(rev.get("status") or {})
         cm = CONDITIONS.manage(status, self.ctx.now())
         cm.initialize()

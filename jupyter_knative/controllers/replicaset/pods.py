@@ -1,0 +1,169 @@
+"""Pods as a ReplicaSet and the kubelet shape them (pure): names, template hashes, status transitions,
+restart back-off, and the Deployment's status from its pods."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from ...api.printing import format_timestamp
+
+FINALIZER = "jupyter-knative.dev/replica"
+TEMPLATE_HASH = "pod-template-hash"
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
+TERMINATION_MESSAGE_BYTES = 4096
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    raw = json.dumps(template, sort_keys=True).encode()
+    digest = int(hashlib.sha256(raw).hexdigest()[:16], 16)
+    return "".join(_ALPHABET[(digest >> (5 * i)) % len(_ALPHABET)] for i in range(10))
+
+
+def replica_set_name(deployment: dict[str, Any]) -> str:
+    return f'{deployment["metadata"]["name"]}-{template_hash(deployment["spec"].get("template") or {})}'
+
+
+def new_pod(deployment: dict[str, Any]) -> dict[str, Any]:
+    """A pod for the deployment's current template, owned by the deployment (no ReplicaSet object)."""
+    template = copy.deepcopy(deployment["spec"].get("template") or {})
+    meta = template.get("metadata") or {}
+    rs = replica_set_name(deployment)
+    labels = {**(meta.get("labels") or {}), TEMPLATE_HASH: rs.rsplit("-", 1)[1]}
+    owner = {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment["metadata"]["name"],
+             "uid": deployment["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": f"{rs}-" + "".join(secrets.choice(_ALPHABET) for _ in range(5)),
+                     "namespace": deployment["metadata"]["namespace"], "labels": labels,
+                     "annotations": dict(meta.get("annotations") or {}), "ownerReferences": [owner],
+                     "finalizers": [FINALIZER]},
+        "spec": template.get("spec") or {},
+    }
+
+
+def backoff(restarts: int) -> float:
+    """The kubelet's CrashLoopBackOff: 10 s doubling to 5 min."""
+    return float(min(BACKOFF_MAX, BACKOFF_START * 2.0 ** max(0, restarts - 1)))
+
+
+def _condition(type_: str, status: bool, now: float) -> dict[str, Any]:
+    return {"type": type_, "status": "True" if status else "False", "lastProbeTime": None,
+            "lastTransitionTime": format_timestamp(now)}
+
+
+def _conditions(old: list[dict[str, Any]], ready: bool, now: float) -> list[dict[str, Any]]:
+    wanted = {"PodReadyToStartContainers": True, "Initialized": True, "Ready": ready, "ContainersReady": ready,
+              "PodScheduled": True}
+    out = []
+    for type_, value in wanted.items():
+        prev = next((c for c in old if c.get("type") == type_), None)
+        if prev and prev.get("status") == ("True" if value else "False"):
+            out.append(prev)
+        else:
+            out.append(_condition(type_, value, now))
+    return out
+
+
+def container_names(pod: dict[str, Any]) -> list[str]:
+    return [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or []]
+
+
+def status(pod: dict[str, Any], *, now: float, running: bool, ready: bool, started_at: float | None,
+           restarts: int, waiting: tuple[str, str] | None, last_exit: dict[str, Any] | None,
+           image_ids: dict[str, str], phase: str | None = None) -> dict[str, Any]:
+    """The pod's status as the kubelet reports it. Every container of the pod shares the replica's fate
+    (the queue-proxy container is the data plane's job, so it is ready when the replica is)."""
+    old = pod.get("status") or {}
+    statuses = []
+    for i, name in enumerate(container_names(pod)):
+        image = ((pod.get("spec") or {}).get("containers") or [])[i].get("image", "")
+        cs: dict[str, Any] = {"name": name, "image": image, "imageID": image_ids.get(name, ""),
+                              "ready": ready, "restartCount": restarts if i == 0 else 0,
+                              "started": running}
+        if running and started_at is not None:
+            cs["state"] = {"running": {"startedAt": format_timestamp(started_at)}}
+            cs["containerID"] = f"jupyter-knative://{pod['metadata']['uid']}/{name}"
+        elif waiting is not None:
+            cs["state"] = {"waiting": {"reason": waiting[0], "message": waiting[1]}}
+        else:
+            cs["state"] = {"waiting": {"reason": "ContainerCreating"}}
+        if last_exit is not None and i == 0:
+            cs["lastState"] = {"terminated": last_exit}
+        else:
+            cs["lastState"] = {}
+        statuses.append(cs)
+    result = {
+        "phase": phase or ("Running" if running else "Pending"),
+        "conditions": _conditions(old.get("conditions") or [], ready, now),
+        "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
+        "podIP": "127.0.0.1", "podIPs": [{"ip": "127.0.0.1"}],
+        "startTime": old.get("startTime") or format_timestamp(now),
+        "containerStatuses": statuses,
+        "qosClass": old.get("qosClass", "BestEffort"),
+    }
+    return result
+
+
+def terminated(exit_code: int, message: str, started_at: float | None, now: float) -> dict[str, Any]:
+    state: dict[str, Any] = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
+                             "finishedAt": format_timestamp(now)}
+    if exit_code < 0:
+        state["exitCode"], state["signal"] = 128 - exit_code, -exit_code
+    if message:
+        state["message"] = message[-TERMINATION_MESSAGE_BYTES:]
+    if started_at is not None:
+        state["startedAt"] = format_timestamp(started_at)
+    return state
+
+
+def deployment_status(deployment: dict[str, Any], pods: list[dict[str, Any]], now: float,
+                      progress_started: float | None) -> dict[str, Any]:
+    """Deployment status from its pods, with the Available and Progressing conditions."""
+    spec = deployment.get("spec") or {}
+    want = int(spec.get("replicas", 1))
+    current_hash = replica_set_name(deployment).rsplit("-", 1)[1]
+    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    ready = [p for p in live if _pod_ready(p)]
+    updated = [p for p in live if (p["metadata"].get("labels") or {}).get(TEMPLATE_HASH) == current_hash]
+    old = deployment.get("status") or {}
+    rs = replica_set_name(deployment)
+    available = len(ready) >= want
+    conds = []
+    prev = {c.get("type"): c for c in old.get("conditions") or []}
+    avail = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.") if available else \
+        ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+    deadline = int(spec.get("progressDeadlineSeconds", 600))
+    if len(ready) >= want and len(updated) >= want:
+        prog = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs}" has successfully progressed.')
+    elif progress_started is not None and now - progress_started > deadline:
+        prog = ("False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs}" has timed out progressing.')
+    else:
+        prog = ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs}" is progressing.')
+    for type_, (st, reason, message) in (("Available", avail), ("Progressing", prog)):
+        p = prev.get(type_) or {}
+        same = p.get("status") == st
+        conds.append({"type": type_, "status": st, "reason": reason, "message": message,
+                      "lastUpdateTime": p.get("lastUpdateTime") if same and p.get("reason") == reason
+                      else format_timestamp(now),
+                      "lastTransitionTime": p.get("lastTransitionTime") if same else format_timestamp(now)})
+    status: dict[str, Any] = {"observedGeneration": deployment["metadata"].get("generation", 1),
+                              "replicas": len(live), "updatedReplicas": len(updated),
+                              "readyReplicas": len(ready), "availableReplicas": len(ready),
+                              "conditions": conds}
+    if len(live) - len(ready) > 0:
+        status["unavailableReplicas"] = len(live) - len(ready)
+    return {k: v for k, v in status.items() if v != 0 or k == "observedGeneration"}
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    return _pod_ready(pod)
