@@ -176,7 +176,8 @@ class ReplicaSetController:
             self._write_status(key, replica)
             self.recorder.event(pod, "Warning", "Failed", f'Failed to pull image "{image}": {error}')
             return Result(requeue_after=pods.backoff(1))
-        replica.image_ids = {c.get("name", ""): digest for c in containers}
+        replica.image_ids = {c.get("name", ""): c.get("image", "") for c in containers[1:]}
+        replica.image_ids[container.get("name", "")] = digest
         env = {e["name"]: str(e.get("value", "")) for e in container.get("env") or [] if "name" in e}
         env.setdefault("HOSTNAME", key.name)
         replica.starting = True
