@@ -119,6 +119,21 @@ class PlaneHome:
         return self.root / "daemon.log"
 
     @property
+    def artifacts(self) -> Path:
+        """Content-addressed function artifacts (`dev.local/...@sha256:` images)."""
+        return self.root / "artifacts"
+
+    @property
+    def container_logs(self) -> Path:
+        """Containers' logs, one file per run, kept after their replicas are gone."""
+        return self.root / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        """Sockets and scratch space of the running daemon's zygotes."""
+        return self.root / "run"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / "daemon.lock"
 

@@ -60,8 +60,9 @@ def _json(body: bytes, content_type: str = "application/json") -> web.Response:
 
 
 class APIServer:
-    def __init__(self, api: ResourceAPI) -> None:
+    def __init__(self, api: ResourceAPI, metrics: Callable[[], bytes] | None = None) -> None:
         self.api = api
+        self.metrics = metrics
         self.discovery = Discovery(api.registry)
         self.openapi = OpenAPI(api.registry)
         self.ready = True
@@ -77,6 +78,8 @@ class APIServer:
             return web.Response(text="ok" if self.ready else "not ready", status=200 if self.ready else 503)
         if path == "/version":
             return _json(self.discovery.version)
+        if path == "/metrics" and self.metrics is not None:
+            return web.Response(body=self.metrics(), headers={"Content-Type": "text/plain; version=0.0.4"})
         if path.startswith("/openapi/"):
             return self._openapi(request, path)
         if path in ("/api", "/apis"):

@@ -26,8 +26,12 @@ from .._version import __version__
 from ..api.kinds import registry as build_registry
 from ..controllers import default_controllers
 from ..controllers.runtime import RealClock
+from ..controllers.serving import Serving
+from ..controllers.serving.dataplane_link import IngressLink
+from ..controllers.serving.images import ImageResolver
 from ..credentials import ensure_credentials, server_ssl_context, write_kubeconfig
-from ..dataplane.ingress import start_ingress
+from ..dataplane import Ingress
+from ..dataplane.replicas import ZygoteRuntime
 from ..home import DaemonState, PlaneHome
 from ..store import Store
 from .app import APIServer
@@ -72,7 +76,12 @@ class Daemon:
         store = Store(build_registry(), self.home.db, clock=clock.now)
         seed(store)
         manager = default_controllers(store, clock)
-        server = APIServer(ResourceAPI(store, clock=clock.now))
+        runtime = ZygoteRuntime(artifacts=self.home.artifacts, logs=self.home.container_logs,
+                                workdir=self.home.run_dir)
+        ingress = Ingress(on_activate=lambda key: serving.activate(key))
+        serving = Serving(manager, IngressLink(ingress), runtime, ImageResolver(self.home.artifacts))
+        server = APIServer(ResourceAPI(store, clock=clock.now, log_source=runtime.log_stream),
+                           metrics=ingress.metrics_text)
         runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
                                shutdown_timeout=2.0)
         await runner.setup()
@@ -82,8 +91,7 @@ class Daemon:
         api_port, ingress_port = api_sock.getsockname()[1], ingress_sock.getsockname()[1]
         site = web.SockSite(runner, api_sock, ssl_context=server_ssl_context(creds))
         await site.start()
-        ingress_sock.close()  # the data plane re-binds it; the port stays ours on loopback
-        ingress = await start_ingress(LOOPBACK, ingress_port)
+        await ingress.start(LOOPBACK, sock=ingress_sock)
         if (settings.get("api_port"), settings.get("ingress_port")) != (api_port, ingress_port):
             self.home.write_settings({**settings, "api_port": api_port, "ingress_port": ingress_port})
         api_url, ingress_url = f"https://{LOOPBACK}:{api_port}", f"http://{LOOPBACK}:{ingress_port}"
@@ -99,9 +107,10 @@ class Daemon:
             self.home.clear_state()
             server.ready = False
             store.close_watches()
-            ingress.close()
+            await ingress.stop()
             await runner.cleanup()
             await manager.stop()
+            await runtime.close()
             store.close()
             log.info("stopped")
 

@@ -42,8 +42,8 @@ BOOKMARK_INTERVAL = 60.0
 _FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
 _PROPAGATION = ("Foreground", "Background", "Orphan")
 
-# (namespace, pod, container, follow, tail lines) -> the log's chunks
-LogSource = Callable[[str, str, str, bool, int | None], AsyncIterator[bytes]]
+# (namespace, pod, container, follow, tail lines, previous run) -> the log's chunks
+LogSource = Callable[[str, str, str, bool, int | None, bool], AsyncIterator[bytes]]
 
 NOT_FOUND_MESSAGE = "the server could not find the requested resource"
 
@@ -456,15 +456,15 @@ class ResourceAPI:
         container = request.query.get("container") or (containers[0] if containers else "")
         if container not in containers:
             raise BadRequest(f"container {container} is not valid for pod {info.name}")
-        if self.log_source is None:
-            raise BadRequest(f'container "{container}" in pod "{info.name}" is waiting to start: '
-                             "ContainerCreating")
+        previous = _truthy(request.query.get("previous"))
+        self._check_log_available(pod, container, previous)
         try:
             tail = int(request.query["tailLines"]) if "tailLines" in request.query else None
         except ValueError:
             raise BadRequest(f'tailLines: Invalid value: "{request.query["tailLines"]}"') from None
+        assert self.log_source is not None
         chunks = self.log_source(self._namespace(info), info.name, container,
-                                 _truthy(request.query.get("follow")), tail)
+                                 _truthy(request.query.get("follow")) and not previous, tail, previous)
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
@@ -472,6 +472,27 @@ class ResourceAPI:
             await resp.write(chunk)
         await resp.write_eof()
         return resp
+
+    def _check_log_available(self, pod: dict[str, Any], container: str, previous: bool) -> None:
+        """The kubelet's answers when there is no log to read (yet)."""
+        name = pod["metadata"]["name"]
+        cs: dict[str, Any] = next((c for c in (pod.get("status") or {}).get("containerStatuses") or []
+                   if c.get("name") == container), {})
+        if previous:
+            if not (cs.get("lastState") or {}).get("terminated"):
+                raise BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')
+            return
+        waiting = (cs.get("state") or {}).get("waiting")
+        never_ran = not cs or (waiting is not None and not cs.get("restartCount")
+                               and not (cs.get("lastState") or {}).get("terminated"))
+        if self.log_source is None or never_ran:
+            reason = (waiting or {}).get("reason", "ContainerCreating")
+            why = _WAITING.get(reason, reason)
+            raise BadRequest(f'container "{container}" in pod "{name}" is waiting to start: {why}')
+
+
+# How the kubelet words a container that has not started, for `kubectl logs`.
+_WAITING = {"ImagePullBackOff": "trying and failing to pull image", "ErrImagePull": "image can't be pulled"}
 
 
 class _EventEncoder:

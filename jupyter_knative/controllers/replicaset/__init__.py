@@ -1,6 +1,6 @@
 """Deployments → Pods → replica processes (the ReplicaSet controller's and the kubelet's jobs)."""
 
+from ...dataplane.replicas import ContainerSpec, PodRef, ReplicaRuntime, Started, StartError
 from .controller import ReplicaSetController
-from .process import ContainerSpec, PodRef, ReplicaRuntime, Started, StartError
 
 __all__ = ["ContainerSpec", "PodRef", "ReplicaRuntime", "ReplicaSetController", "StartError", "Started"]

@@ -15,11 +15,11 @@ from typing import Any
 
 from ...api.registry import ResourceType
 from ...api.status import Conflict, NotFound
+from ...dataplane.replicas import ContainerSpec, PodRef, ReplicaRuntime, StartError
 from ...dataplane.routing import RevisionKey
 from ...store import Store
 from ..runtime import Clock, Controller, EventRecorder, Manager, ObjectKey, Result, watch_objects, watch_owned
 from . import pods
-from .process import ContainerSpec, PodRef, ReplicaRuntime, StartError
 
 log = logging.getLogger(__name__)
 REVISION_LABEL = "serving.knative.dev/revision"
