@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import apiserver
+from . import apiserver, runtime
 
-SUITES = {"apiserver": apiserver.run}
+SUITES = {"apiserver": apiserver.run, "runtime": runtime.run}
 
 
 def main() -> int:

@@ -30,6 +30,7 @@ from ..api.status import (
     not_found,
     not_supported,
 )
+from ..api.warnings import collect as admission_warnings
 from ..store import Entry, Predicate, Store, Watch, WatchEvent
 from .negotiation import Representation, choose, decode_object, encode
 from .requestinfo import RequestInfo
@@ -52,7 +53,8 @@ def _json_response(body: bytes, status: int = 200, content_type: str = "applicat
                    warnings: list[str] | None = None) -> web.Response:
     resp = web.Response(body=body, status=status, headers={"Content-Type": content_type})
     for w in warnings or ():
-        resp.headers.add("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        text = " ".join(w.split("\n")).replace("\\", "\\\\").replace('"', '\\"')
+        resp.headers.add("Warning", '299 - "' + text + '"')
     return resp
 
 
@@ -339,8 +341,9 @@ class ResourceAPI:
         else:
             meta.pop("namespace", None)
         warnings = self._check_schema(rt, ver, obj, validation)
-        created = self.store.create(rt, self._to_storage(rt, obj), dry_run=dry_run)
-        return self._render_obj(request, rt, ver, created, 201, warnings)
+        with admission_warnings() as admitted:
+            created = self.store.create(rt, self._to_storage(rt, obj), dry_run=dry_run)
+        return self._render_obj(request, rt, ver, created, 201, warnings + admitted)
 
     async def update(self, request: web.Request, rt: ResourceType, ver: Version,
                      info: RequestInfo) -> web.Response:
@@ -356,9 +359,10 @@ class ResourceAPI:
                                  "on the request")
             meta["namespace"] = info.namespace
         warnings = self._check_schema(rt, ver, obj, validation)
-        updated = self.store.update(rt, self._to_storage(rt, obj), subresource=info.subresource,
-                                    dry_run=dry_run)
-        return self._render_obj(request, rt, ver, updated, 200, warnings)
+        with admission_warnings() as admitted:
+            updated = self.store.update(rt, self._to_storage(rt, obj), subresource=info.subresource,
+                                        dry_run=dry_run)
+        return self._render_obj(request, rt, ver, updated, 200, warnings + admitted)
 
     async def patch(self, request: web.Request, rt: ResourceType, ver: Version,
                     info: RequestInfo) -> web.Response:
@@ -374,9 +378,10 @@ class ResourceAPI:
         patched["metadata"]["name"] = info.name
         if rt.namespaced:
             patched["metadata"]["namespace"] = info.namespace
-        updated = self.store.update(rt, self._to_storage(rt, patched), subresource=info.subresource,
-                                    dry_run=dry_run)
-        return self._render_obj(request, rt, ver, updated, 200, warnings)
+        with admission_warnings() as admitted:
+            updated = self.store.update(rt, self._to_storage(rt, patched), subresource=info.subresource,
+                                        dry_run=dry_run)
+        return self._render_obj(request, rt, ver, updated, 200, warnings + admitted)
 
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         body = await self._body(request)

@@ -26,6 +26,7 @@ __all__ = [
     "QUEUE_FULL",
     "REQUEST_TIMEOUT",
     "REQ_CONNECTION",
+    "REQ_CONTENT_LENGTH",
     "REQ_DROP",
     "REQ_EXPECT",
     "REQ_FORWARDED",
@@ -61,6 +62,7 @@ REQ_REQUEST_ID = 7
 REQ_CONNECTION = 8
 REQ_TRANSFER_ENCODING = 9
 REQ_EXPECT = 10
+REQ_CONTENT_LENGTH = 11
 
 REQ_SPECIAL: dict[bytes, int] = {
     # hop-by-hop (RFC 9110 §7.6.1 and Go's httputil.ReverseProxy list); framing is redone per hop
@@ -83,6 +85,7 @@ REQ_SPECIAL: dict[bytes, int] = {
     b"forwarded": REQ_FORWARDED,
     b"x-request-id": REQ_REQUEST_ID,
     b"expect": REQ_EXPECT,
+    b"content-length": REQ_CONTENT_LENGTH,
 }
 
 RESP_HOP_BY_HOP = frozenset({
@@ -118,7 +121,8 @@ class RequestIds:
 
     def __init__(self, seed: bytes | None = None) -> None:
         raw = (seed or os.urandom(10)).hex().encode()
-        self._prefix = raw[:8] + b"-" + raw[8:12] + b"-4" + raw[12:15] + b"-" + b"89ab"[raw[15] % 4:][:1] + raw[16:19] + b"-"
+        variant = b"89ab"[raw[15] % 4:][:1]
+        self._prefix = b"%s-%s-4%s-%s%s-" % (raw[:8], raw[8:12], raw[12:15], variant, raw[16:19])
         self._n = 0
 
     def next(self) -> bytes:

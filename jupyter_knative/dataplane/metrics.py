@@ -26,7 +26,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["DURATION_BOUNDS", "Histogram", "RevisionLabels", "RevisionStats", "render"]
+__all__ = ["DURATION_BOUNDS", "Histogram", "RevisionLabels", "RevisionSample", "RevisionStats", "render"]
 
 # OpenTelemetry's advisory buckets for HTTP durations, which queue-proxy also uses.
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -92,7 +92,8 @@ class RevisionSample:
 
 _HEADERS = {
     "kn_revision_request_concurrency": ("gauge", "Concurrent requests that are routed to Activator"),
-    "kn_revision_request_queued": ("gauge", "Number of requests currently queued in the activator waiting for capacity"),
+    "kn_revision_request_queued": ("gauge",
+                                   "Number of requests currently queued in the activator waiting for capacity"),
     "kn_revision_request_active": ("gauge", "Number of requests currently being proxied by the activator"),
     "kn_serving_queue_depth": ("gauge", "Number of current items in the queue proxy queue"),
     "http_server_request_duration_seconds": ("histogram", "Duration of HTTP server requests."),
@@ -102,21 +103,24 @@ _HEADERS = {
 
 def render(samples: Iterable[RevisionSample]) -> bytes:
     lines: dict[str, list[str]] = {name: [] for name in _HEADERS}
+
+    def sample(name: str, labels: str, value: object) -> None:
+        lines[name].append(f"{name}{{{labels}}} {value}")
+
     for s in samples:
         full, short = s.labels.full(), s.labels.short()
-        lines["kn_revision_request_concurrency"].append(f"kn_revision_request_concurrency{{{full}}} {s.queued + s.active}")
-        lines["kn_revision_request_queued"].append(f"kn_revision_request_queued{{{short}}} {s.queued}")
-        lines["kn_revision_request_active"].append(f"kn_revision_request_active{{{short}}} {s.active}")
+        sample("kn_revision_request_concurrency", full, s.queued + s.active)
+        sample("kn_revision_request_queued", short, s.queued)
+        sample("kn_revision_request_active", short, s.active)
         for pod, in_flight in s.replicas:
-            lines["kn_serving_queue_depth"].append(
-                f'kn_serving_queue_depth{{{full},k8s_pod_name="{_escape(pod)}"}} {in_flight}')
+            sample("kn_serving_queue_depth", f'{full},k8s_pod_name="{_escape(pod)}"', in_flight)
         for (method, status), hist in sorted(s.server.items()):
             labels = (f'http_request_method="{_escape(method.decode("latin-1"))}",http_response_status_code="{status}",'
                       f'network_protocol_name="http",network_protocol_version="1.1",url_scheme="http",{full}')
-            _histogram(lines["http_server_request_duration_seconds"], "http_server_request_duration_seconds", labels, hist)
+            _histogram(lines, "http_server_request_duration_seconds", labels, hist)
         for status, hist in sorted(s.invocation.items()):
-            _histogram(lines["kn_serving_invocation_duration_seconds"], "kn_serving_invocation_duration_seconds",
-                       f'http_response_status_code="{status}",{full}', hist)
+            _histogram(lines, "kn_serving_invocation_duration_seconds", f'http_response_status_code="{status}",{full}',
+                       hist)
     out: list[str] = []
     for name, (kind, help_text) in _HEADERS.items():
         out.append(f"# HELP {name} {help_text}")
@@ -125,7 +129,8 @@ def render(samples: Iterable[RevisionSample]) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-def _histogram(out: list[str], name: str, labels: str, hist: Histogram) -> None:
+def _histogram(lines: dict[str, list[str]], name: str, labels: str, hist: Histogram) -> None:
+    out = lines[name]
     running = 0
     for bound, count in zip(DURATION_BOUNDS, hist.counts, strict=False):
         running += count

@@ -121,7 +121,7 @@ class Server:
             conn.drain()
         if self.connections:
             self._all_closed = asyncio.Event()
-            with contextlib.suppress(asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._all_closed.wait(), grace)
         for conn in list(self.connections):
             conn.abort()
@@ -184,10 +184,15 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            # No protocol upgrades (websockets) here: the request was answered as plain HTTP and the
-            # connection closes after it.
-            if self.parsing is not None:
-                self.parsing.keep_alive = False
+            # No protocol upgrades (websockets) here: the request is answered as plain HTTP, without a
+            # body, and the connection closes after it.
+            cycle = self.parsing or self.running
+            if cycle is not None:
+                cycle.keep_alive = False
+                cycle.more_body = False
+                cycle.wake()
+            self.parsing = None
+            self._pause_reading()
         except httptools.HttpParserError as exc:
             self._bad_request(str(exc) or "malformed request")
 
@@ -272,8 +277,7 @@ class _Connection(asyncio.Protocol):
     def _run(self, cycle: _Cycle) -> None:
         self.running = cycle
         self.idle_since = None
-        loop = asyncio.get_running_loop()
-        loop.create_task(cycle.run(self.server.app))
+        cycle.task = asyncio.get_running_loop().create_task(cycle.run(self.server.app))
 
     def cycle_done(self, cycle: _Cycle) -> None:
         """The application returned for `cycle`; start the next pipelined request or go idle."""
@@ -358,7 +362,7 @@ class _Cycle:
 
     __slots__ = ("body", "buffered", "chunked", "conn", "disconnected", "expect_100", "head", "keep_alive",
                  "more_body", "response_complete", "response_started", "scope", "sent_continue", "start",
-                 "waiter")
+                 "task", "waiter")
 
     def __init__(self, conn: _Connection, scope: Scope, keep_alive: bool) -> None:
         self.conn = conn
@@ -376,6 +380,7 @@ class _Cycle:
         self.response_started = False
         self.response_complete = False
         self.chunked = False
+        self.task: asyncio.Task[None] | None = None  # held so the running request is not collected
 
     def wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():

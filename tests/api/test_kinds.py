@@ -13,6 +13,7 @@ import yaml
 
 from jupyter_knative.api.kinds import ALL_TYPES, core, default_configmaps, registry, serving
 from jupyter_knative.api.kinds.configmaps import example_checksum
+from jupyter_knative.api.kinds.serving import LEGACY_VERSIONS
 from jupyter_knative.api.registry import AGE, ResourceType
 from jupyter_knative.api.schema import Schema, check
 
@@ -61,6 +62,8 @@ def test_versions(pair: tuple[ResourceType, dict[str, Any]]) -> None:
     rt, crd = pair
     served = {v["name"] for v in crd["spec"]["versions"] if v["served"]}
     storage = [v["name"] for v in crd["spec"]["versions"] if v["storage"]]
+    if rt.group == "serving.knative.dev" and rt.kind in ("Service", "Configuration", "Revision", "Route"):
+        served |= set(LEGACY_VERSIONS)  # the seed-era forms the plane still accepts, converted to v1
     assert {v.name for v in rt.versions} == served
     assert [rt.storage] == storage
 
@@ -157,7 +160,8 @@ def test_registry_lookups() -> None:
 
 def test_preferred_versions_follow_kube_version_priority() -> None:
     preferred = {rt.kind: rt.preferred.name for rt in ALL_TYPES if len(rt.versions) > 1}
-    assert preferred == {"EventType": "v1beta3", "PingSource": "v1", "Task": "v1", "TaskRun": "v1"}
+    assert preferred == {"EventType": "v1beta3", "PingSource": "v1", "Task": "v1", "TaskRun": "v1",
+                         "Service": "v1", "Configuration": "v1", "Revision": "v1", "Route": "v1"}
 
 
 def test_build_columns() -> None:

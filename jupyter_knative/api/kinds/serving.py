@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..registry import PrinterColumn, ResourceType, Version
 from ..schema import Schema, arr, boolean, free_object, int_or_string, integer, map_of, obj, string
+from ..serving import admit_configuration, admit_revision, admit_route, admit_service, convert
 from .meta import (
     addressable,
     column,
@@ -182,33 +183,49 @@ _DOMAIN_MAPPING = root(
     status=duck_status(url=string(), address=addressable()),
 )
 
+# Served besides v1 (the storage version): v1beta1 (v1's shape) and v1alpha1, whose seed-era forms
+# (`spec.runLatest`, `revisionTemplate`, `container`, ...) only conversion understands, so its schema keeps
+# spec and status as written. Knative's current CRDs serve v1 alone; these are the plane's extension.
+LEGACY_VERSIONS = ("v1alpha1", "v1beta1")
+
+_ALPHA = root(spec=free_object(), status=free_object())
+
+
+def _versions(schema: Schema, columns: tuple[PrinterColumn, ...]) -> tuple[Version, ...]:
+    return (Version("v1", schema, columns), Version("v1alpha1", _ALPHA, columns),
+            Version("v1beta1", schema, columns))
+
+
 SERVICE = ResourceType(
-    SERVING, "Service", "services", (Version("v1", _SERVICE, (
+    SERVING, "Service", "services", _versions(_SERVICE, (
         column("URL", ".status.url"),
         column("LatestCreated", ".status.latestCreatedRevisionName"),
         column("LatestReady", ".status.latestReadyRevisionName"),
         *_ready(),
-    )),), short_names=("kservice", "ksvc"), categories=_SERVING_CATEGORIES)
+    )), short_names=("kservice", "ksvc"), categories=_SERVING_CATEGORIES,
+    admission=admit_service, converter=convert)
 
 CONFIGURATION = ResourceType(
-    SERVING, "Configuration", "configurations", (Version("v1", _CONFIGURATION, (
+    SERVING, "Configuration", "configurations", _versions(_CONFIGURATION, (
         column("LatestCreated", ".status.latestCreatedRevisionName"),
         column("LatestReady", ".status.latestReadyRevisionName"),
         *_ready(),
-    )),), short_names=("config", "cfg"), categories=_SERVING_CATEGORIES)
+    )), short_names=("config", "cfg"), categories=_SERVING_CATEGORIES,
+    admission=admit_configuration, converter=convert)
 
 REVISION = ResourceType(
-    SERVING, "Revision", "revisions", (Version("v1", _REVISION, (
+    SERVING, "Revision", "revisions", _versions(_REVISION, (
         column("Config Name", r".metadata.labels['serving\.knative\.dev/configuration']"),
         column("Generation", r".metadata.labels['serving\.knative\.dev/configurationGeneration']"),
         *_ready(),
         column("Actual Replicas", ".status.actualReplicas", "integer"),
         column("Desired Replicas", ".status.desiredReplicas", "integer"),
-    )),), short_names=("rev",), categories=_SERVING_CATEGORIES)
+    )), short_names=("rev",), categories=_SERVING_CATEGORIES,
+    admission=admit_revision, converter=convert)
 
 ROUTE = ResourceType(
-    SERVING, "Route", "routes", (Version("v1", _ROUTE, (column("URL", ".status.url"), *_ready())),),
-    short_names=("rt",), categories=_SERVING_CATEGORIES)
+    SERVING, "Route", "routes", _versions(_ROUTE, (column("URL", ".status.url"), *_ready())),
+    short_names=("rt",), categories=_SERVING_CATEGORIES, admission=admit_route, converter=convert)
 
 DOMAIN_MAPPING = ResourceType(
     SERVING, "DomainMapping", "domainmappings",
