@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import apiserver, runtime
+from . import apiserver, dataplane, runtime
 
-SUITES = {"apiserver": apiserver.run, "runtime": runtime.run}
+SUITES = {"apiserver": apiserver.run, "runtime": runtime.run, "dataplane": dataplane.run}
 
 
 def main() -> int:

@@ -72,12 +72,19 @@ _INGRESS = textwrap.dedent("""
         gc.freeze()
         print(ingress.port, flush=True)
         loop = asyncio.get_running_loop()
-        while line := await loop.run_in_executor(None, sys.stdin.readline):  # "endpoints <port> <delay>"
+        # "endpoints <port> <delay> <n>": once n requests wait, a replica appears <delay> s later
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
             words = line.split()
             if words and words[0] == "endpoints":
+                for _ in range(500):
+                    stats = ingress.snapshot().get(key)
+                    if stats is not None and stats.queued >= int(words[3]):
+                        break
+                    await asyncio.sleep(0.01)
                 await asyncio.sleep(float(words[2]))
+                queued = ingress.snapshot()[key].queued
                 ingress.set_endpoints(key, [Endpoint("127.0.0.1", int(words[1]), "hello-00001-deployment-bench")])
-                print("set", flush=True)
+                print(queued, flush=True)
         await asyncio.Event().wait()
     uvloop.run(main())
 """)
@@ -189,20 +196,22 @@ async def _burst(port: int, n: int) -> tuple[int, float]:
 
 
 def bench_scale_from_zero(replica_port: int, rows: list[dict[str, Any]]) -> None:
+    """1,000 requests wait at a revision with no replica; one appears 50 ms after they all arrived."""
+    import uvloop
+
     ingress, port = _spawn(_INGRESS, "0", HOST)
     try:
-        assert ingress.stdin is not None
-        delay = 0.05
-        ingress.stdin.write(f"endpoints {replica_port} {delay}\n")
+        assert ingress.stdin is not None and ingress.stdout is not None
+        ingress.stdin.write(f"endpoints {replica_port} 0.05 1000\n")
         ingress.stdin.flush()
-        import uvloop
-
         errors, slowest = uvloop.run(_burst(port, 1000))
+        queued = int(ingress.stdout.readline())
     finally:
         ingress.kill()
         ingress.wait()
-    rows.append({"metric": "1,000 concurrent at zero, replica after 50 ms: errors / max latency",
+    rows.append({"metric": "1,000 concurrent at zero, replica +50 ms: errors / max",
                  "value": f"{errors} / {slowest * 1000:.0f} ms", "target": "0 errors, max <= 500 ms"})
+    rows.append({"metric": "  requests waiting when the replica came", "value": str(queued)})
 
 
 # -- main ---------------------------------------------------------------------------------------

@@ -221,9 +221,12 @@ class Ingress:
     # -- the controllers' side ------------------------------------------------------------------
 
     def set_routes(self, table: RouteTable) -> None:
+        """Replace the whole host table (requests already routed keep their revision)."""
         self._table = table
 
     def set_revision(self, key: RevisionKey, settings: RevisionSettings) -> None:
+        """Create or update a revision's limits. A revision that traffic reaches before this call
+        gets the defaults (unlimited concurrency, 300 s)."""
         rev = self._revisions.get(key)
         if rev is None:
             self._revisions[key] = _Revision(key, settings, self._clock())
@@ -236,6 +239,7 @@ class Ingress:
         self._drain(rev)
 
     def remove_revision(self, key: RevisionKey) -> None:
+        """Forget a revision: its waiting requests get 503, proxied ones finish, pools close."""
         rev = self._revisions.pop(key, None)
         if rev is None:
             return
@@ -248,6 +252,8 @@ class Ingress:
             self._drop_idle(ep)
 
     def set_endpoints(self, key: RevisionKey, endpoints: Sequence[Endpoint]) -> None:
+        """The revision's ready replicas, whole. Replicas that stay keep their counts and pooled
+        connections; ones that leave finish what they carry; waiting requests move at once."""
         rev = self._revision(key)
         old = {(ep.host, ep.port): ep for ep in rev.endpoints}
         fresh: list[_Endpoint] = []
@@ -263,6 +269,7 @@ class Ingress:
         self._drain(rev)
 
     def snapshot(self) -> dict[RevisionKey, RevisionStats]:
+        """Per-revision counts now and since the previous call (which this call resets)."""
         now = self._clock()
         out: dict[RevisionKey, RevisionStats] = {}
         for key, rev in self._revisions.items():
@@ -277,6 +284,7 @@ class Ingress:
         return out
 
     def metrics_text(self) -> bytes:
+        """Prometheus text exposition (format 0.0.4) of the request metrics."""
         return render(
             RevisionSample(labels=rev.labels, queued=rev.queued, active=rev.in_flight, server=dict(rev.server),
                            invocation=dict(rev.invocation),
