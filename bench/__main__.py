@@ -8,9 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import apiserver, dataplane, runtime
+from . import apiserver, dataplane, runtime, serving
 
-SUITES = {"apiserver": apiserver.run, "runtime": runtime.run, "dataplane": dataplane.run}
+SUITES = {"apiserver": apiserver.run, "runtime": runtime.run, "dataplane": dataplane.run,
+          "serving": serving.run}
 
 
 def main() -> int:

@@ -213,3 +213,42 @@ def test_scale_from_zero_1000_concurrent_requests(plane: Plane, namespace: str) 
     statuses, _slowest = asyncio.run(burst())
     assert statuses == {200: 1000}, statuses
     assert get(plane, namespace, "rev/lazy-00001")["status"]["actualReplicas"] >= 1
+
+
+def fn_manifest(name: str, image: str, timeout: int | None = None) -> str:
+    extra = f"      timeoutSeconds: {timeout}\n" if timeout else ""
+    return (f"apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  template:\n"
+            f"    spec:\n{extra}      containers:\n        - image: {image}\n")
+
+
+def test_function_errors_and_timeouts(plane: Plane, namespace: str) -> None:
+    source = ("import time\n\ndef handler(request):\n    if request.path == '/boom':\n"
+              "        raise RuntimeError('kaboom')\n    if request.path == '/slow':\n        time.sleep(30)\n"
+              "    return 'fine'\n")
+    image = package_function(source, name="flaky", namespace=namespace, store=plane.home / "artifacts")
+    apply(plane, namespace, fn_manifest("flaky", image, timeout=1))
+    wait_ready(plane, namespace, "ksvc/flaky")
+    host = f"flaky.{namespace}.svc.cluster.local"
+    assert call(plane, host) == (200, b"fine")
+    status, _ = call(plane, host, "/boom")
+    assert status == 500
+    started = time.monotonic()
+    status, body = call(plane, host, "/slow")
+    assert (status, body) == (504, b"request timeout") and time.monotonic() - started < 10
+    pod = plane.kubectl("get", "pods", "-n", namespace, "-o", "name").stdout.split()[0]
+    logs = until(lambda: (out := plane.kubectl("logs", pod, "-n", namespace).stdout) and "kaboom" in out and out)
+    assert "Traceback (most recent call last)" in logs and "RuntimeError: kaboom" in logs
+
+
+def test_invalid_manifests_get_knatives_messages(plane: Plane, namespace: str) -> None:
+    bad_split = "  traffic:\n    - latestRevision: true\n      percent: 90\n"
+    proc = plane.kubectl("apply", "-n", namespace, "-f", "-", input=hello(traffic=bad_split), check=False)
+    assert proc.returncode != 0
+    assert ('admission webhook "validation.webhook.serving.knative.dev" denied the request: validation failed: '
+            "Traffic targets sum to 90, want 100: spec.traffic") in proc.stderr
+    annotated = "metadata:\n  name: hello\n  annotations:\n    autoscaling.knative.dev/min-scale: '1'\n"
+    misplaced = hello().replace("metadata:\n  name: hello\n", annotated)
+    proc = plane.kubectl("apply", "-n", namespace, "-f", "-", input=misplaced, check=False)
+    assert proc.returncode != 0
+    assert 'invalid key name "autoscaling.knative.dev/min-scale": metadata.annotations' in proc.stderr
+    assert plane.kubectl("get", "ksvc", "-n", namespace, "-o", "name").stdout.strip() == ""

@@ -322,7 +322,7 @@ class Ingress:
             ex.state = QUEUED
             rev.waiting.append(ex)
             if not rev.endpoints:
-                self._poke(rev)
+                self._poke(rev, fresh=rev.queued == 1)
         else:
             rev.note(now)
             rev.in_flight += 1
@@ -598,10 +598,15 @@ class Ingress:
             rev.queued -= 1
             self._fail(ex, 503, b"Service Unavailable", message, dispatched=False, close=True)
 
-    def _poke(self, rev: _Revision) -> None:
-        """The scale-from-zero signal: now, then every second while requests wait with no replica."""
-        if rev.poke_timer is not None or self._loop is None:
+    def _poke(self, rev: _Revision, fresh: bool = False) -> None:
+        """The scale-from-zero signal: now, then every second while requests wait with no replica.
+        The first request of a new wait pokes at once even if the last wait's timer is still pending."""
+        if self._loop is None:
             return
+        if rev.poke_timer is not None:
+            if not fresh:
+                return
+            rev.poke_timer.cancel()
         rev.poke_timer = self._loop.call_later(_ACTIVATION_PERIOD, self._repoke, rev)
         try:
             self._on_activate(rev.key)

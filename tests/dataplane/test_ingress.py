@@ -100,6 +100,22 @@ async def test_activation_is_repeated_each_second_while_requests_wait(plane: Pla
     assert plane.activations == [HELLO, HELLO]  # nothing waits any more
 
 
+async def test_a_new_wait_pokes_at_once_even_within_a_second_of_the_last(plane: Plane) -> None:
+    """Scaled to zero again right after serving: the next request must not wait for the last poke's timer."""
+    plane.route(HOST, (HELLO, 100))
+    first = asyncio.ensure_future(fetch(plane.port, HOST))
+    await asyncio.sleep(0.05)
+    replica = await plane.replica()
+    plane.ingress.set_endpoints(HELLO, endpoints(replica))
+    assert (await first).status == 200
+    plane.ingress.set_endpoints(HELLO, [])
+    second = asyncio.ensure_future(fetch(plane.port, HOST))
+    await asyncio.sleep(0.05)
+    assert plane.activations == [HELLO, HELLO]
+    plane.ingress.set_endpoints(HELLO, endpoints(replica))
+    assert (await second).status == 200
+
+
 async def test_waiting_request_times_out_with_504_activator_request_timeout(plane: Plane) -> None:
     plane.route(HOST, (HELLO, 100))
     plane.ingress.set_revision(HELLO, RevisionSettings(timeout_seconds=0.2))
