@@ -330,8 +330,16 @@ class DaemonControl:
             if self.clock.monotonic() >= deadline:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
+                self._await_group_gone(pgid, _KILL_GRACE)
                 return True
             self.clock.sleep(_POLL)
+
+    def _await_group_gone(self, pgid: int, timeout: float) -> None:
+        """SIGKILL is delivered asynchronously: wait until the kernel has taken the processes away."""
+        deadline = self.clock.monotonic() + timeout
+        while _group_exists(pgid) and self.clock.monotonic() < deadline:
+            _reap(pgid)
+            self.clock.sleep(0.01)
 
     # -- shared -------------------------------------------------------------------------------------
 
