@@ -180,10 +180,10 @@ class WeightedTimedBuckets(TimedBuckets):
         self.smoothing = smoothing_coefficient(len(self._buckets))
 
     def window_average(self, now: float) -> float:
-        if self.is_empty(now):
+        last = self._last
+        if last is None or self.is_empty(now):
             return 0.0
-        assert self._last is not None
-        last, buckets, keep = self._last, self._buckets, 1 - self.smoothing
+        buckets, keep = self._buckets, 1 - self.smoothing
         n = count = len(buckets)
         multiplier = self.smoothing
         d = self._index(now) - last

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ..api.serving.goformat import Duration, go_float, go_quote, parse_duration, parse_float, parse_int
 from .buckets import LINEAR, WEIGHTED
@@ -38,6 +38,7 @@ DEFAULT_PROGRESS_DEADLINE = 600.0
 """`config-deployment` progress-deadline: how long a Deployment may take to become available."""
 MAX_INT32 = 2**31 - 1
 _NS = 1_000_000_000
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ def _int(annotations: Mapping[str, str], keys: tuple[str, ...], low: int = 0) ->
     return value if value is not None and value >= low else None
 
 
-def _or(value: Any, default: Any) -> Any:
+def _or(value: _T | None, default: _T) -> _T:
     return default if value is None else value
 
 

@@ -60,6 +60,13 @@ class DeciderSpec:
     activation_scale: int = 0
     """Minimum non-zero scale (annotation `activation-scale`); only values > 1 have an effect."""
 
+    def __post_init__(self) -> None:
+        # The decision divides by both; resolution never produces 0 (target >= 0.01, rates > 1).
+        if not self.target_value > 0:
+            raise ValueError(f"target_value = {self.target_value}, must be positive")
+        if not self.max_scale_down_rate > 0:
+            raise ValueError(f"max_scale_down_rate = {self.max_scale_down_rate}, must be positive")
+
 
 class ScaleResult(NamedTuple):
     desired_pod_count: int
@@ -131,7 +138,8 @@ class Decider:
 
     @property
     def panic_time(self) -> float | None:
-        """When panic was last entered or extended; None when not in panic."""
+        """When panic was last entered or extended; None when not in panic (-inf: started in panic and
+        not ticked yet)."""
         return self._panic_time
 
     @property
@@ -140,18 +148,18 @@ class Decider:
 
     def update(self, spec: DeciderSpec) -> None:
         """Take a new spec; panic state and the delay history are kept (a changed delay is resized)."""
-        size = _delay_buckets(spec.scale_down_delay)
-        if size != self._delay.size:
-            self._delay.size = size
+        self._delay.size = _delay_buckets(spec.scale_down_delay)
         self._spec = spec
 
     def scale(self, *, now: float, ready_pods: int | None, stable: float | None,
               panic: float | None) -> ScaleResult:
         """One decision at `now` (seconds since the epoch) from the revision-wide `stable` and `panic`
         window averages of the spec's metric and the ready pod count. None for any of them (no data, pods
-        not countable) gives `INVALID` and changes nothing."""
+        not countable), or a non-finite average, gives `INVALID` and changes nothing."""
         if ready_pods is None or stable is None or panic is None:
             return INVALID
+        if not (math.isfinite(stable) and math.isfinite(panic)):
+            return INVALID  # a corrupt sample (inf, nan) is no measurement either
         spec = self._spec
         if self._panic_time == -math.inf:
             self._panic_time = now

@@ -54,7 +54,7 @@ class Tick:
     panic: float | None
     want: ScaleResult
     update: DeciderSpec | None = None  # applied before this tick
-    panic_time: float | None | bool = False  # expected panic time after the tick; False: not checked
+    panic_time: float | bool | None = False  # expected panic time after the tick; False: not checked
 
 
 SEQUENCES = [
@@ -278,7 +278,7 @@ def test_public_api_example() -> None:
     r = d.scale(now=T, ready_pods=0, stable=7.0, panic=7.0)
     assert (r.desired_pod_count, r.excess_burst_capacity, r.scale_valid) == (1, -218, True)
     assert not d.in_panic
-    assert INVALID == ScaleResult(0, 0, False)
+    assert ScaleResult(0, 0, False) == INVALID
 
 
 # --- the published status -------------------------------------------------------------------------------
@@ -286,8 +286,8 @@ def test_public_api_example() -> None:
 @pytest.mark.parametrize(("tbc", "initial", "want"), [
     pytest.param(-1, 1, DeciderStatus(-1, -1), id="unlimited"),
     pytest.param(0, 1, DeciderStatus(-1, 0), id="zero"),
-    pytest.param(211, 1, DeciderStatus(-1, int(100 - 211)), id="default-activator-in-path"),
-    pytest.param(211, 3, DeciderStatus(-1, int(300 - 211)), id="initial-scale-covers-tbc"),
+    pytest.param(211, 1, DeciderStatus(-1, 100 - 211), id="default-activator-in-path"),
+    pytest.param(211, 3, DeciderStatus(-1, 300 - 211), id="initial-scale-covers-tbc"),
     pytest.param(10.5, 1, DeciderStatus(-1, 89), id="truncates-toward-zero"),
 ])
 def test_initial_status(tbc: float, initial: int, want: DeciderStatus) -> None:
@@ -310,3 +310,18 @@ def test_next_status(old: DeciderStatus, result: ScaleResult, want: DeciderStatu
 ])
 def test_should_poke(desired: int, concurrency: float, poke: bool) -> None:
     assert should_poke(DeciderStatus(desired, 0), concurrency) is poke
+
+
+@pytest.mark.parametrize(("stable", "panic"), [(math.inf, 1.0), (1.0, math.nan)])
+def test_non_finite_averages_are_invalid(stable: float, panic: float) -> None:
+    d = Decider(spec(10, 0), ready_pods=1)
+    assert d.scale(now=T, ready_pods=1, stable=stable, panic=panic) == INVALID
+
+
+@pytest.mark.parametrize(("field", "message"), [
+    ("target_value", "target_value = 0, must be positive"),
+    ("max_scale_down_rate", "max_scale_down_rate = 0, must be positive"),
+])
+def test_spec_refuses_zero_divisors(field: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DeciderSpec(**{field: 0})  # type: ignore[arg-type]
