@@ -81,7 +81,7 @@ class Daemon:
         ingress = Ingress(on_activate=lambda key: serving.activate(key))
         serving = Serving(manager, IngressLink(ingress), runtime, ImageResolver(self.home.artifacts))
         server = APIServer(ResourceAPI(store, clock=clock.now, log_source=runtime.log_stream),
-                           metrics=ingress.metrics_text)
+                           metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text())
         runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
                                shutdown_timeout=2.0)
         await runner.setup()

@@ -14,14 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from ...dataplane.metrics import RevisionStats
 from ...dataplane.routing import RevisionKey, RouteTable
+from ..autoscaling.kpa import KPA
 from ..replicaset import ReplicaRuntime, ReplicaSetController
 from ..runtime import Controller, Manager, ObjectKey, watch_mapped, watch_objects, watch_owned
 from . import resources
 from .configuration import ConfigurationReconciler
 from .context import Context
 from .kingress import IngressReconciler
-from .podautoscaler import PodAutoscalerReconciler
 from .revision import ImageResolver, RevisionReconciler
 from .route import RouteReconciler, _routes
 from .service import ServiceReconciler
@@ -37,6 +38,8 @@ class DataPlane(Protocol):
     def set_revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None) -> None: ...
 
     def set_endpoints(self, key: RevisionKey, endpoints: list[tuple[str, int]]) -> None: ...
+
+    def snapshot(self) -> dict[RevisionKey, RevisionStats]: ...
 
 
 class Serving:
@@ -59,17 +62,20 @@ class Serving:
         self.revisions = controller("revision-controller", self.revision_reconciler.reconcile, workers=4)
         self.routes = controller("route-controller", RouteReconciler(ctx).reconcile)
         self.ingresses = controller("ingress-controller", IngressReconciler(ctx, dataplane.set_routes).reconcile)
-        self.pa_reconciler = PodAutoscalerReconciler(ctx)
-        self.autoscalers = controller("podautoscaler-controller", self.pa_reconciler.reconcile, workers=4)
+        self.kpa = KPA(ctx, dataplane.snapshot, self._enqueue_autoscaler)
+        self.autoscalers = controller("kpa-class-podautoscaler-controller", self.kpa.reconcile, workers=4)
+        manager.add_runnable("autoscaler", self.kpa.run)
         self.replicasets = ReplicaSetController(manager.store, manager.clock, runtime, resolve_image,
                                                 dataplane.set_endpoints)
         self.replicasets.register(manager)
         self._watch()
 
+    def _enqueue_autoscaler(self, key: ObjectKey) -> None:
+        self.autoscalers.enqueue(key)
+
     def activate(self, key: RevisionKey) -> None:
-        pa = ObjectKey(key.namespace, key.name)
-        if self.pa_reconciler.activate(pa):
-            self.autoscalers.enqueue(pa)
+        """The ingress's scale-from-zero poke for a revision with requests waiting."""
+        self.kpa.poke(ObjectKey(key.namespace, key.name))
 
     def _revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None) -> None:
         self.dataplane.set_revision_settings(key, spec)
@@ -93,8 +99,13 @@ class Serving:
         watch_mapped(self.routes, rev, lambda o: self._routes_of(o, route))
         watch_objects(self.ingresses, m.informer(t.ingress))
         watch_objects(self.autoscalers, m.informer(t.podautoscaler))
+        watch_mapped(self.autoscalers, m.informer(t.podautoscaler), self._track)
         watch_mapped(self.autoscalers, m.informer(t.deployment), _deployment_revision)
         watch_mapped(self.revisions, m.informer(t.configmap, "knative-serving"), self._config_changed)
+
+    def _track(self, pa: dict[str, Any]) -> Iterable[ObjectKey]:
+        self.kpa.track(ObjectKey.of(pa))
+        return []
 
     def _routes_of(self, obj: dict[str, Any], informer: Any) -> Iterable[ObjectKey]:
         """Routes that may route to this configuration or revision: those naming it, and its service's."""

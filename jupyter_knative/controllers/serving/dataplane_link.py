@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...dataplane import Endpoint, Ingress, RevisionKey, RevisionSettings, RouteTable
+from ...dataplane import Endpoint, Ingress, RevisionKey, RevisionSettings, RevisionStats, RouteTable
 
 LOOPBACK = "127.0.0.1"
 
@@ -28,6 +28,9 @@ class IngressLink:
 
     def set_endpoints(self, key: RevisionKey, endpoints: list[tuple[str, int]]) -> None:
         self.ingress.set_endpoints(key, [Endpoint(LOOPBACK, port, name) for name, port in endpoints])
+
+    def snapshot(self) -> dict[RevisionKey, RevisionStats]:
+        return self.ingress.snapshot()
 
 
 def _optional(value: Any) -> float | None:
