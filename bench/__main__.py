@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import apiserver, dataplane, runtime, serving
+from . import apiserver, autoscaler, dataplane, runtime, serving
 
 SUITES = {"apiserver": apiserver.run, "runtime": runtime.run, "dataplane": dataplane.run,
-          "serving": serving.run}
+          "serving": serving.run, "autoscaler": autoscaler.run}
 
 
 def main() -> int:

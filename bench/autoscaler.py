@@ -126,10 +126,59 @@ def bench_tick(rows: list[dict[str, Any]]) -> None:
         rows.append({"metric": f"tick, per revision ({label})", "value": _us(cpu / REVISIONS)})
 
 
+def bench_plane_loop(rows: list[dict[str, Any]], revisions: int = 500) -> None:
+    """The plane's own loop (KPA.scrape + KPA.tick): the store reads, spec resolution and windows of 500
+    PodAutoscalers with their Deployments, fed by a fake ingress snapshot."""
+    from jupyter_knative.api.kinds import registry
+    from jupyter_knative.apiserver.seed import seed
+    from jupyter_knative.controllers.runtime import ObjectKey, RealClock
+    from jupyter_knative.controllers.serving.context import Context
+    from jupyter_knative.controllers.serving.kpa import KPA
+    from jupyter_knative.dataplane.metrics import RevisionStats
+    from jupyter_knative.dataplane.routing import RevisionKey
+    from jupyter_knative.store import Store
+
+    store = Store(registry())
+    seed(store)
+    ctx = Context.create(store, RealClock())
+    t = ctx.types
+    keys = []
+    for i in range(revisions):
+        name = f"rev-{i:03d}"
+        store.create(t.deployment, {"apiVersion": "apps/v1", "kind": "Deployment",
+                                    "metadata": {"name": f"{name}-deployment", "namespace": "default"},
+                                    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+                                             "template": {"metadata": {"labels": {"app": name}},
+                                                          "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+        store.create(t.podautoscaler, {"apiVersion": "autoscaling.internal.knative.dev/v1alpha1",
+                                       "kind": "PodAutoscaler", "metadata": {"name": name, "namespace": "default"},
+                                       "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                                   "name": f"{name}-deployment"},
+                                                "protocolType": "http1"}})
+        keys.append(ObjectKey("default", name))
+    snapshot = {RevisionKey("default", k.name): RevisionStats(1, 0, 100, 3.0, 10) for k in keys}
+    kpa = KPA(ctx, lambda: snapshot, lambda key: None)
+    for key in keys:
+        kpa.track(key)
+    ticks = []
+    for _ in range(20):
+        t0 = time.process_time()
+        kpa.scrape()
+        kpa.scrape()
+        kpa.tick()
+        ticks.append(time.process_time() - t0)
+    per_tick = statistics.median(ticks)
+    rows.append({"metric": f"plane loop, {revisions} revisions: CPU per 2 s tick", "value": f"{per_tick * 1e3:.2f} ms"})
+    rows.append({"metric": f"plane loop, {revisions} revisions: share of one core", "value":
+                 f"{per_tick / 2.0 * 100:.2f} %", "target": "< 5 % at the 2 s tick"})
+    store.close()
+
+
 def run() -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     bench_decision(rows)
     bench_tick(rows)
+    bench_plane_loop(rows)
     return {"suite": "autoscaler", "machine": os.uname().machine, "cpus": os.cpu_count(), "rows": rows}
 
 

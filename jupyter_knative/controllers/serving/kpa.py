@@ -37,8 +37,8 @@ from ...autoscaler import (
 from ...dataplane.metrics import RevisionStats
 from ...dataplane.routing import RevisionKey
 from ..runtime import Clock, ObjectKey, Result
-from ..serving.children import write_status
-from ..serving.context import Context
+from .children import write_status
+from .context import Context
 
 log = logging.getLogger(__name__)
 CONDITIONS = ConditionSet("Ready", ("Active", "ScaleTargetInitialized", "SKSReady"))
