@@ -139,3 +139,47 @@ def test_scale_out_in_panic_then_to_zero_and_back(plane: Plane) -> None:
     assert plane.call("/?sleep=1") == 200
     assert time.monotonic() - started < 10
     assert plane.replicas() >= 1
+
+
+HPA_SERVICE = """
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: autoscale-go
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/class: hpa.autoscaling.knative.dev
+        autoscaling.knative.dev/metric: cpu
+        autoscaling.knative.dev/target: "40"
+        autoscaling.knative.dev/max-scale: "3"
+    spec:
+      containers:
+        - image: ghcr.io/knative/autoscale-go:latest
+"""
+
+
+def test_hpa_class_scales_on_cpu(plane: Plane) -> None:
+    plane.kubectl("apply", "-f", "-", input=HPA_SERVICE)
+    plane.kubectl("wait", "ksvc/autoscale-go", "--for=condition=Ready", "--timeout=60s")
+    assert plane.replicas() == 1
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            plane.call("/?prime=400000")
+
+    workers = [threading.Thread(target=load) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        assert until(lambda: plane.replicas() >= 2, timeout=30)
+        pa = plane.get("kpa/autoscale-go-00001")
+        assert pa["status"]["desiredScale"] >= 2 and pa["metadata"]["annotations"][
+            "autoscaling.knative.dev/class"] == "hpa.autoscaling.knative.dev"
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=60)
+    assert plane.replicas() <= 3  # max-scale

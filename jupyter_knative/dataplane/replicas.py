@@ -82,6 +82,20 @@ class _Replica:
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def process_usage(pid: int) -> tuple[float, int] | None:
+    """(CPU seconds used so far, resident bytes) of a replica, from /proc; None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return (int(stat[11]) + int(stat[12])) / _TICKS, pages * _PAGE
+
+
 def termination_message(path: Path) -> str:
     """The last lines of a container's log (80 lines, 2 KiB at most), as the kubelet takes them."""
     try:

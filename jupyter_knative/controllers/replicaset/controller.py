@@ -15,7 +15,7 @@ from typing import Any
 
 from ...api.registry import ResourceType
 from ...api.status import Conflict, NotFound
-from ...dataplane.replicas import ContainerSpec, PodRef, ReplicaRuntime, StartError
+from ...dataplane.replicas import ContainerSpec, PodRef, ReplicaRuntime, StartError, process_usage
 from ...dataplane.routing import RevisionKey
 from ...store import Store
 from ..runtime import Clock, Controller, EventRecorder, Manager, ObjectKey, Result, watch_objects, watch_owned
@@ -275,6 +275,17 @@ class ReplicaSetController:
         for ref in pod["metadata"].get("ownerReferences") or []:
             if ref.get("kind") == "Deployment":
                 self.deployment_controller.enqueue(ObjectKey(key.namespace, ref["name"]))
+
+    def usage(self) -> dict[RevisionKey, list[tuple[int, float, int]]]:
+        """Per revision, each running replica's (pid, CPU seconds used so far, resident bytes)."""
+        out: dict[RevisionKey, list[tuple[int, float, int]]] = {}
+        for key, r in self.replicas.items():
+            if r.pid is None or not r.revision:
+                continue
+            measured = process_usage(r.pid)
+            if measured is not None:
+                out.setdefault(RevisionKey(key.namespace, r.revision), []).append((r.pid, *measured))
+        return out
 
     def _publish(self, namespace: str, revision: str) -> None:
         if not revision:

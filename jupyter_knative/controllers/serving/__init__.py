@@ -62,11 +62,11 @@ class Serving:
         self.revisions = controller("revision-controller", self.revision_reconciler.reconcile, workers=4)
         self.routes = controller("route-controller", RouteReconciler(ctx).reconcile)
         self.ingresses = controller("ingress-controller", IngressReconciler(ctx, dataplane.set_routes).reconcile)
-        self.kpa = KPA(ctx, dataplane.snapshot, self._enqueue_autoscaler)
-        self.autoscalers = controller("kpa-class-podautoscaler-controller", self.kpa.reconcile, workers=4)
-        manager.add_runnable("autoscaler", self.kpa.run)
         self.replicasets = ReplicaSetController(manager.store, manager.clock, runtime, resolve_image,
                                                 dataplane.set_endpoints)
+        self.kpa = KPA(ctx, dataplane.snapshot, self._enqueue_autoscaler, self.replicasets.usage)
+        self.autoscalers = controller("podautoscaler-controller", self.kpa.reconcile, workers=4)
+        manager.add_runnable("autoscaler", self.kpa.run)
         self.replicasets.register(manager)
         self._watch()
 

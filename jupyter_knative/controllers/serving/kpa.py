@@ -15,6 +15,7 @@ from ...api.printing import parse_timestamp
 from ...autoscaler import (
     ACTIVATING,
     ACTIVE,
+    HPA_CLASS,
     INACTIVE,
     PROXY,
     TICK_INTERVAL,
@@ -34,6 +35,7 @@ from ...autoscaler import (
     should_poke,
     sks_mode,
 )
+from ...autoscaler.hpa import DEFAULT_CPU_TARGET, HPADecider, HPASpec, parse_cpu, usage_ratio
 from ...dataplane.metrics import RevisionStats
 from ...dataplane.routing import RevisionKey
 from ..runtime import Clock, ObjectKey, Result
@@ -46,6 +48,17 @@ SCRAPE_INTERVAL = 1.0
 KPA_CLASS = "kpa.autoscaling.knative.dev"
 ANNOTATION_CLASS = "autoscaling.knative.dev/class"
 Stats = Callable[[], Mapping[RevisionKey, RevisionStats]]
+# per revision, each running replica's (pid, CPU seconds so far, resident bytes)
+Usage = Callable[[], Mapping[RevisionKey, list[tuple[int, float, int]]]]
+
+
+@dataclass
+class _HPARevision:
+    """The HPA class's memory of one revision: its decider, the last CPU sample per replica."""
+
+    decider: HPADecider
+    samples: dict[int, tuple[float, float]]  # pid -> (time, CPU seconds)
+    desired: int = -1
 
 
 @dataclass
@@ -63,11 +76,14 @@ class _Revision:
 
 
 class KPA:
-    def __init__(self, ctx: Context, stats: Stats, enqueue: Callable[[ObjectKey], None]) -> None:
+    def __init__(self, ctx: Context, stats: Stats, enqueue: Callable[[ObjectKey], None],
+                 usage: Usage | None = None) -> None:
         self.ctx = ctx
         self.stats = stats
         self.enqueue = enqueue
+        self.usage = usage or (lambda: {})
         self.revisions: dict[ObjectKey, _Revision] = {}
+        self.hpas: dict[ObjectKey, _HPARevision] = {}
         self._config_data: dict[str, str] | None = None
         self._config = AutoscalerConfig()
 
@@ -111,10 +127,12 @@ class KPA:
         rev.metric = spec.scaling_metric
         return rev
 
-    def _ready(self, pa: dict[str, Any]) -> int:
+    def _deployment(self, pa: dict[str, Any]) -> dict[str, Any] | None:
         target = ((pa.get("spec") or {}).get("scaleTargetRef") or {}).get("name", "")
-        dep = self.ctx.store.get(self.ctx.types.deployment, pa["metadata"]["namespace"], target)
-        return int(((dep or {}).get("status") or {}).get("readyReplicas") or 0)
+        return self.ctx.store.get(self.ctx.types.deployment, pa["metadata"]["namespace"], target)
+
+    def _ready(self, pa: dict[str, Any]) -> int:
+        return int(((self._deployment(pa) or {}).get("status") or {}).get("readyReplicas") or 0)
 
     # --- metrics and decisions -----------------------------------------------------------------------
 
@@ -144,6 +162,8 @@ class KPA:
     def tick(self) -> None:
         for key in list(self.revisions):
             self.decide(key)
+        if self.hpas:
+            self._tick_hpa()
 
     def decide(self, key: ObjectKey, force: bool = False) -> None:
         pa = self._pa(key)
@@ -163,10 +183,88 @@ class KPA:
             self.enqueue(key)
 
     def track(self, key: ObjectKey) -> None:
-        """A PA of the KPA class exists: keep windows and a decider for it."""
+        """A PA exists: keep windows and a decider (KPA class) or a usage decider (HPA class) for it."""
         pa = self._pa(key)
-        if pa is not None and _kpa_class(pa):
+        if pa is None:
+            return
+        if _kpa_class(pa):
             self._state(key, pa)
+        elif _hpa_class(pa):
+            self._hpa_state(key, pa)
+
+    # --- the HPA class ---------------------------------------------------------------------------------
+
+    def _hpa_spec(self, pa: dict[str, Any]) -> HPASpec:
+        config, ann = self.config, pa["metadata"].get("annotations") or {}
+        bounds = scale_bounds(config, ann, True)
+        metric = ann.get("autoscaling.knative.dev/metric", "cpu")
+        try:
+            target = float(ann.get("autoscaling.knative.dev/target", "")) or DEFAULT_CPU_TARGET
+        except ValueError:
+            target = DEFAULT_CPU_TARGET
+        dep = self._deployment(pa)
+        containers = (((dep or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or [{}]
+        request = parse_cpu(((containers[0].get("resources") or {}).get("requests") or {}).get("cpu"))
+        return HPASpec(metric, target, max(bounds.min, 1), bounds.max, request or 1.0)
+
+    def _hpa_state(self, key: ObjectKey, pa: dict[str, Any]) -> _HPARevision:
+        spec = self._hpa_spec(pa)
+        state = self.hpas.get(key)
+        if state is None:
+            state = self.hpas[key] = _HPARevision(HPADecider(spec), {})
+        else:
+            state.decider.spec = spec
+        return state
+
+    def _tick_hpa(self) -> None:
+        now = self.ctx.now()
+        usage = self.usage()
+        for key in list(self.hpas):
+            pa = self._pa(key)
+            if pa is None:
+                del self.hpas[key]
+                continue
+            state = self._hpa_state(key, pa)
+            replicas = usage.get(RevisionKey(key.namespace, key.name), [])
+            cores, measured = 0.0, 0
+            for pid, cpu, _ in replicas:
+                before = state.samples.get(pid)
+                if before is not None and now > before[0]:
+                    cores += (cpu - before[1]) / (now - before[0])
+                    measured += 1
+            state.samples = {pid: (now, cpu) for pid, cpu, _ in replicas}
+            rss = float(sum(r for _, _, r in replicas))
+            ratio = usage_ratio(state.decider.spec, cores=cores, rss_bytes=rss, replicas=len(replicas)) \
+                if measured == len(replicas) else None
+            desired = state.decider.decide(now=now, replicas=len(replicas), ratio=ratio)
+            if desired != state.desired:
+                state.desired = desired
+                self.enqueue(key)
+
+    def _reconcile_hpa(self, key: ObjectKey, pa: dict[str, Any], deployment: dict[str, Any] | None,
+                       status: dict[str, Any], cm: Any) -> None:
+        state = self._hpa_state(key, pa)
+        bounds = scale_bounds(self.config, pa["metadata"].get("annotations") or {}, True)
+        if deployment is None:
+            cm.mark_unknown("ScaleTargetInitialized", "Deploying", "")
+            return
+        current = int((deployment.get("spec") or {}).get("replicas") or 0)
+        ready = int((deployment.get("status") or {}).get("readyReplicas") or 0)
+        want = state.desired if state.desired > 0 else max(bounds.initial, bounds.min, 1)
+        if want != current:
+            scaled = copy.deepcopy(deployment)
+            scaled["spec"]["replicas"] = want
+            self.ctx.store.update(self.ctx.types.deployment, scaled)
+        status.update({"desiredScale": want, "actualScale": ready, "serviceName": key.name,
+                       "metricsServiceName": f"{key.name}-private"})
+        if ready >= max(bounds.initial, 1):
+            cm.mark_true("ScaleTargetInitialized")
+        cm.mark_true("SKSReady")
+        if ready >= 1:
+            cm.mark_true("Active")
+        else:
+            cm.mark_unknown("Active", "Queued", "Requests to the target are being buffered as resources are "
+                                                "provisioned.")
 
     async def run(self) -> None:
         """Scrape every second, decide every tick (2 s), until cancelled."""
@@ -191,19 +289,19 @@ class KPA:
         if pa is None or pa["metadata"].get("deletionTimestamp"):
             self.revisions.pop(key, None)
             return None
-        if not _kpa_class(pa):
+        if not (_kpa_class(pa) or _hpa_class(pa)):
             return None
-        rev = self._state(key, pa)
-        target = ((pa.get("spec") or {}).get("scaleTargetRef") or {}).get("name", "")
-        deployment = self.ctx.store.get(t.deployment, key.namespace, target)
+        deployment = self._deployment(pa)
         status = copy.deepcopy(pa.get("status") or {})
         cm = CONDITIONS.manage(status, self.ctx.now())
         cm.initialize()
         requeue = None
-        if deployment is None:
+        if _hpa_class(pa):
+            self._reconcile_hpa(key, pa, deployment, status, cm)
+        elif deployment is None:
             cm.mark_unknown("ScaleTargetInitialized", "Deploying", "")
         else:
-            requeue = self._scale(key, pa, rev, deployment, status, cm)
+            requeue = self._scale(key, pa, self._state(key, pa), deployment, status, cm)
         status["observedGeneration"] = pa["metadata"].get("generation", 1)
         write_status(self.ctx.store, t.podautoscaler, pa, status)
         return Result(requeue_after=requeue) if requeue else None
@@ -276,6 +374,10 @@ class KPA:
             lines.append(f'autoscaler_actual_pods{{namespace_name="{key.namespace}",revision_name="{key.name}"}} '
                          f"{actual}")
         return ("\n".join(lines) + "\n").encode()
+
+
+def _hpa_class(pa: dict[str, Any]) -> bool:
+    return bool((pa["metadata"].get("annotations") or {}).get(ANNOTATION_CLASS) == HPA_CLASS)
 
 
 def _kpa_class(pa: dict[str, Any]) -> bool:
