@@ -36,7 +36,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from jupyter_knative.cli import commands, main
-from jupyter_knative.cli.daemonctl import DaemonControl, DaemonError, _describe_exit, _group_exists, _log_tail
+from jupyter_knative.client.daemonctl import DaemonControl, DaemonError, _describe_exit, _group_exists, _log_tail
 from jupyter_knative.credentials import (
     Credentials,
     client_ssl_context,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jupyter_knative._version import __version__
-from jupyter_knative.cli.daemonctl import DaemonControl, DaemonError, Status
+from jupyter_knative.client.daemonctl import DaemonControl, DaemonError, Status
 from jupyter_knative.home import HOME_ENV, PlaneHome
 
 __all__ = ["build_parser", "main"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_knative.cli.probe import ProbeResult, probe_ready
+from jupyter_knative.client.probe import ProbeResult, probe_ready
 from jupyter_knative.credentials import load_credentials
 from jupyter_knative.home import HOME_ENV, DaemonState, PlaneHome, daemon_running
 
