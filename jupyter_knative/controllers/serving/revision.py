@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...api.conditions import ConditionSet, ready_condition
+from ...autoscaler import AutoscalerConfig, parse_config, scale_bounds
 from ...dataplane.routing import RevisionKey
 from ..runtime import ObjectKey, Result
 from . import names, resources
@@ -24,29 +25,13 @@ SettingsSink = Callable[[RevisionKey, dict[str, Any] | None], None]
 
 
 def initial_scale(rev: dict[str, Any], autoscaler: dict[str, str]) -> int:
-    """The replicas a new revision starts with: initial-scale (annotation or config), at least min-scale."""
-    ann = rev["metadata"].get("annotations") or {}
-
-    def setting(keys: tuple[str, ...], config_key: str, default: int) -> int:
-        for k in keys:
-            if k in ann:
-                try:
-                    return int(ann[k])
-                except ValueError:
-                    break
-        try:
-            return int(autoscaler.get(config_key, default))
-        except ValueError:
-            return default
-    initial = setting(("autoscaling.knative.dev/initial-scale", "autoscaling.knative.dev/initialScale"),
-                      "initial-scale", 1)
-    allow_zero = autoscaler.get("allow-zero-initial-scale", "false").lower() == "true"
-    if initial == 0 and not allow_zero:
-        initial = 1
-    minimum = setting(("autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/minScale"), "min-scale", 0)
-    maximum = setting(("autoscaling.knative.dev/max-scale", "autoscaling.knative.dev/maxScale"), "max-scale", 0)
-    want = max(initial, minimum)
-    return min(want, maximum) if maximum > 0 else want
+    """The replicas a new revision's Deployment starts with: its initial scale within its bounds."""
+    try:
+        config = parse_config(autoscaler)
+    except ValueError:
+        config = AutoscalerConfig()
+    bounds = scale_bounds(config, rev["metadata"].get("annotations") or {}, True)
+    return bounds.clamp(bounds.initial, initialized=False)
 
 
 class RevisionReconciler:
