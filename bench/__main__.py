@@ -8,10 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import apiserver, autoscaler, dataplane, runtime, serving
+from . import apiserver, autoscaler, dataplane, notebook, runtime, serving
 
 SUITES = {"apiserver": apiserver.run, "runtime": runtime.run, "dataplane": dataplane.run,
-          "serving": serving.run, "autoscaler": autoscaler.run}
+          "serving": serving.run, "autoscaler": autoscaler.run,
+          "notebook": notebook.run}
 
 
 def main() -> int:

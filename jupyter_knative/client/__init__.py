@@ -1,1 +1,46 @@
-"""The Kubernetes client side shared by the notebook layer, widgets and the server extension."""
+"""The Kubernetes client side shared by the notebook layer, widgets and the server extension.
+
+    from jupyter_knative.client import Client, KnativeError
+
+`Client.embedded()` talks to the local plane (starting it when needed), `Client(kubeconfig=...)` to any
+cluster. The names below load on first use, so `jupyter_knative.client.daemonctl` (the CLI's) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .errors import KnativeError
+    from .http import Response
+    from .load import LoadProgress, LoadSummary
+    from .objects import Applied, Table
+    from .serving import Deployment
+
+__all__ = ["Applied", "Client", "Deployment", "KnativeError", "LoadProgress", "LoadSummary", "Response", "Table"]
+
+_HOMES = {
+    "Applied": ".objects",
+    "Client": ".client",
+    "Deployment": ".serving",
+    "KnativeError": ".errors",
+    "LoadProgress": ".load",
+    "LoadSummary": ".load",
+    "Response": ".http",
+    "Table": ".objects",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
