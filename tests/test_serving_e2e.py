@@ -45,7 +45,27 @@ def apply(plane: Plane, ns: str, manifest: str) -> str:
 
 
 def wait_ready(plane: Plane, ns: str, ref: str = "ksvc/hello", timeout: int = 60) -> None:
-    plane.kubectl("wait", ref, "-n", ns, "--for=condition=Ready", f"--timeout={timeout}s", timeout=timeout + 10)
+    proc = plane.kubectl("wait", ref, "-n", ns, "--for=condition=Ready", f"--timeout={timeout}s",
+                         timeout=timeout + 10, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"{ref} did not become Ready:\n{proc.stderr}\n{diagnostics(plane, ns)}")
+
+
+def diagnostics(plane: Plane, ns: str) -> str:
+    """What a failing wait needs to be understood: the objects' conditions and the daemon's log tail."""
+    lines = []
+    for kind in ("ksvc", "configuration", "rev", "route", "kpa", "deploy", "pods"):
+        items = json.loads(plane.kubectl("get", kind, "-n", ns, "-o", "json", check=False).stdout or "{}")
+        for obj in items.get("items", []):
+            st = obj.get("status", {})
+            conds = [(c["type"], c["status"], c.get("reason", ""), c.get("message", ""))
+                     for c in st.get("conditions", [])]
+            extra = {k: st[k] for k in ("replicas", "readyReplicas", "desiredScale", "actualScale", "phase")
+                     if k in st}
+            lines.append(f"{kind}/{obj['metadata']['name']}: {conds} {extra} spec.replicas="
+                         f"{obj.get('spec', {}).get('replicas')}")
+    log = (plane.home / "daemon.log").read_text().splitlines()[-40:]
+    return "\n".join(lines + ["--- daemon.log ---", *log])
 
 
 def get(plane: Plane, ns: str, ref: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ The controllers drive the ingress through this interface:
     text = ingress.metrics_text()       # Prometheus exposition
 """
 
-from .ingress import Endpoint, Ingress, RevisionSettings, start_ingress
+from .ingress import Endpoint, Ingress, RevisionSettings
 from .metrics import RevisionStats
 from .routing import HostRoute, RevisionKey, RouteTable, Target, choose, normalize_host
 
@@ -26,5 +26,4 @@ __all__ = [
     "Target",
     "choose",
     "normalize_host",
-    "start_ingress",
 ]

@@ -62,7 +62,7 @@ from .proxy import (
 )
 from .routing import RevisionKey, RouteTable, choose
 
-__all__ = ["Endpoint", "Ingress", "RevisionSettings", "start_ingress"]
+__all__ = ["Endpoint", "Ingress", "RevisionSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -688,10 +688,3 @@ def _addresses(upstream: UpstreamProtocol) -> tuple[str, str]:
     ep = upstream.endpoint
     local_text = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else "127.0.0.1:0"
     return local_text, f"{ep.host}:{ep.port}"
-
-
-async def start_ingress(host: str, port: int | None = None, **options: object) -> Ingress:
-    """Create an `Ingress` with `options` (see its constructor), listening on `host:port`."""
-    ingress = Ingress(**options)  # type: ignore[arg-type]
-    await ingress.start(host, port)
-    return ingress
