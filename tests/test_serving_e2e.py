@@ -65,7 +65,7 @@ def diagnostics(plane: Plane, ns: str) -> str:
             lines.append(f"{kind}/{obj['metadata']['name']}: {conds} {extra} spec.replicas="
                          f"{obj.get('spec', {}).get('replicas')}")
     log = (plane.home / "daemon.log").read_text().splitlines()[-40:]
-    return "\n".join(lines + ["--- daemon.log ---", *log])
+    return "\n".join([*lines, "--- daemon.log ---", *log])
 
 
 def get(plane: Plane, ns: str, ref: str) -> dict[str, Any]:
