@@ -7,6 +7,7 @@ that exits is restarted with CrashLoopBackOff back-off, and its pod says why.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -47,6 +48,7 @@ class Replica:
     starting: bool = False
     image_ids: dict[str, str] = field(default_factory=dict)
     finished: str = ""  # Succeeded or Failed for pods that are not restarted
+    stopping: asyncio.Task[None] | None = None  # draining after SIGTERM (up to the grace period)
 
 
 class ReplicaSetController:
@@ -63,6 +65,7 @@ class ReplicaSetController:
         self.pods: ResourceType = _required(reg.by_kind("", "Pod"))
         self.replicas: dict[ObjectKey, Replica] = {}
         self._progress: dict[ObjectKey, float] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
         self.deployment_controller: Controller[ObjectKey] = Controller(
             "replicaset-controller", self.reconcile_deployment, workers=1, clock=clock)
         self.pod_controller: Controller[ObjectKey] = Controller("kubelet", self.reconcile_pod, workers=4, clock=clock)
@@ -139,8 +142,8 @@ class ReplicaSetController:
         replica = self.replicas.get(key)
         if pod is None:
             if replica is not None:
-                await self._stop(key, replica, 0.0)
                 self.replicas.pop(key, None)
+                self._terminate(key, replica, 0.0)
             return None
         if replica is None or replica.uid != pod["metadata"]["uid"]:
             restarts = _restart_count(pod)
@@ -148,8 +151,12 @@ class ReplicaSetController:
                 pod["metadata"]["uid"], (pod["metadata"].get("labels") or {}).get(REVISION_LABEL, ""),
                 restarts=restarts)
         if pod["metadata"].get("deletionTimestamp"):
-            grace = float((pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
-            await self._stop(key, replica, grace)
+            if replica.stopping is not None and not replica.stopping.done():
+                return None  # still draining: its end enqueues the pod again
+            if replica.pid is not None:
+                grace = float((pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+                self._terminate(key, replica, grace)
+                return None
             self.replicas.pop(key, None)
             self._remove_finalizer(key)
             return None
@@ -206,12 +213,22 @@ class ReplicaSetController:
         self._publish(key.namespace, replica.revision)
         return None
 
-    async def _stop(self, key: ObjectKey, replica: Replica, grace: float) -> None:
+    def _terminate(self, key: ObjectKey, replica: Replica, grace: float) -> None:
+        """Stop the replica in the background — it may drain for its whole grace period (a revision's
+        timeoutSeconds) and must not hold a worker meanwhile — then look at the pod again."""
         pid = replica.pid
         replica.pid = None
         self._publish(key.namespace, replica.revision)
-        if pid is not None:
-            await self.runtime.stop(PodRef(key.namespace, key.name, replica.uid), grace)
+
+        async def stop() -> None:
+            try:
+                if pid is not None:
+                    await self.runtime.stop(PodRef(key.namespace, key.name, replica.uid), grace)
+            finally:
+                self.pod_controller.enqueue(key)
+        task = replica.stopping = asyncio.ensure_future(stop())
+        self._stopping.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._stopping.discard)
 
     def _remove_finalizer(self, key: ObjectKey) -> None:
         pod = self.store.get(self.pods, key.namespace, key.name)

@@ -26,6 +26,7 @@ class FakeRuntime:
         self.running: dict[PodRef, ContainerSpec] = {}
         self.handler: Callable[[PodRef, int, str], None] | None = None
         self.crash_images: set[str] = set()
+        self.slow_stop: asyncio.Event | None = None  # when set: stop() drains until the event fires
 
     async def start(self, pod: PodRef, container: ContainerSpec) -> Started:
         if container.image.split("@")[0] in self.crash_images:
@@ -34,6 +35,8 @@ class FakeRuntime:
         return Started(pid=next(self.ports), port=next(self.ports))
 
     async def stop(self, pod: PodRef, grace: float) -> None:
+        if self.slow_stop is not None:
+            await self.slow_stop.wait()
         self.running.pop(pod, None)
 
     def on_exit(self, handler: Callable[[PodRef, int, str], None]) -> None:
@@ -250,3 +253,26 @@ async def test_scale_from_zero_on_activation(plane: tuple[Store, FakeRuntime, Fa
     SERVING[id(store)].activate(key)  # the ingress's scale-from-zero poke
     await until(lambda: dataplane.endpoints.get(key))
     await until(lambda: store.must_get(pa_t, "default", "lazy-00001")["status"]["actualScale"] == 1)
+
+
+async def test_a_draining_replica_does_not_hold_up_new_ones(plane: tuple[Store, FakeRuntime, FakeDataPlane]) -> None:
+    """Stopping a replica may take its whole grace period (timeoutSeconds); other pods start meanwhile."""
+    store, runtime, dataplane = plane
+    svc_t, pod_t = kind(store, "serving.knative.dev", "Service"), kind(store, "", "Pod")
+    first = ksvc("first")
+    first["spec"]["template"]["metadata"] = {"annotations": {"autoscaling.knative.dev/initial-scale": "5"}}
+    store.create(svc_t, first)
+    await until(lambda: ready(store.get(svc_t, "default", "first")) == "True")
+    assert len(store.list(pod_t, "default")[0]) == 5  # more than the kubelet's workers
+    runtime.slow_stop = asyncio.Event()
+    for pod in store.list(pod_t, "default")[0]:
+        store.delete(pod_t, "default", pod["metadata"]["name"])
+    for name in ("second", "third", "fourth", "fifth", "sixth"):
+        store.create(svc_t, ksvc(name))
+    for name in ("second", "third", "fourth", "fifth", "sixth"):
+        await until(lambda n=name: ready(store.get(svc_t, "default", n)) == "True")  # type: ignore[misc]
+    terminating = [p for p in store.list(pod_t, "default")[0] if p["metadata"].get("deletionTimestamp")]
+    assert terminating, "the deleted pod should still be draining"
+    runtime.slow_stop.set()
+    await until(lambda: not any(p["metadata"].get("deletionTimestamp") for p in store.list(pod_t, "default")[0]))
+    del dataplane
