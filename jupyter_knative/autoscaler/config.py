@@ -17,6 +17,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar
 
+from ..api.serving.annotations import (
+    ACTIVATION_SCALE,
+    ALGORITHM,
+    BURST,
+    INITIAL_SCALE,
+    MAX_SCALE,
+    METRIC,
+    MIN_SCALE,
+    PANIC_THRESHOLD,
+    PANIC_WINDOW,
+    RETENTION,
+    SCALE_DOWN_DELAY,
+    TARGET,
+    UTILIZATION,
+    WINDOW,
+)
 from ..api.serving.goformat import Duration, go_float, go_quote, parse_duration, parse_float, parse_int
 from .buckets import LINEAR, WEIGHTED
 from .decider import DeciderSpec
@@ -234,28 +250,7 @@ def _validate_scales(c: AutoscalerConfig) -> None:
 
 # --- annotations ---------------------------------------------------------------------------------------------
 
-_PREFIX = "autoscaling.knative.dev/"
-
-
-def _keys(name: str, *legacy: str) -> tuple[str, ...]:
-    return (_PREFIX + name, *(_PREFIX + alias for alias in legacy))
-
-
-CLASS = _keys("class")
-METRIC = _keys("metric")
-TARGET = _keys("target")
-UTILIZATION = _keys("target-utilization-percentage", "targetUtilizationPercentage")
-BURST = _keys("target-burst-capacity", "targetBurstCapacity")
-WINDOW = _keys("window")
-PANIC_WINDOW = _keys("panic-window-percentage", "panicWindowPercentage")
-PANIC_THRESHOLD = _keys("panic-threshold-percentage", "panicThresholdPercentage")
-SCALE_DOWN_DELAY = _keys("scale-down-delay", "scaleDownDelay")
-RETENTION = _keys("scale-to-zero-pod-retention-period", "scaleToZeroPodRetentionPeriod")
-ALGORITHM = _keys("metric-aggregation-algorithm", "metricAggregationAlgorithm")
-MIN_SCALE = _keys("min-scale", "minScale")
-MAX_SCALE = _keys("max-scale", "maxScale")
-INITIAL_SCALE = _keys("initial-scale", "initialScale")
-ACTIVATION_SCALE = _keys("activation-scale")
+# The annotation keys (with their legacy camelCase spellings) are the webhook's: one table for both.
 PROGRESS_DEADLINE = ("serving.knative.dev/progress-deadline",)
 
 
