@@ -17,13 +17,14 @@ from typing import Any, Protocol
 from ...dataplane.metrics import RevisionStats
 from ...dataplane.routing import RevisionKey, RouteTable
 from ..replicaset import ReplicaRuntime, ReplicaSetController
+from ..replicaset.controller import ImageResolver
 from ..runtime import Controller, Manager, ObjectKey, watch_mapped, watch_objects, watch_owned
 from . import resources
 from .configuration import ConfigurationReconciler
 from .context import Context
 from .kingress import IngressReconciler
 from .kpa import KPA
-from .revision import ImageResolver, RevisionReconciler
+from .revision import RevisionReconciler
 from .route import RouteReconciler, _routes
 from .service import ServiceReconciler
 

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ...api.selectors import selector_from_match
+from ...api.serving.goformat import parse_duration
 
 DEFAULT_DOMAIN = "svc.cluster.local"
 DEFAULT_DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
@@ -63,6 +64,14 @@ class ServingConfig:
     def ingress_class(self) -> str:
         return (self.network.get("ingress-class") or self.network.get("ingress.class")
                 or "istio.ingress.networking.knative.dev")
+
+    @property
+    def progress_deadline(self) -> float:
+        """config-deployment's progress-deadline in seconds (Knative's default 600s when unset or invalid)."""
+        try:
+            return parse_duration(self.deployment.get("progress-deadline", "600s").strip()).ns / 1e9
+        except ValueError:
+            return 600.0
 
     def feature(self, name: str) -> bool:
         return self.features.get(name, "disabled").lower() in ("enabled", "allowed")

@@ -322,7 +322,7 @@ class KPA:
                         activating_since=since if state == ACTIVATING else None,
                         now=now, config=config, annotations=ann, reachable=reachable,
                         sks_proxy_since=rev.proxy_since, initialized=initialized, activator_in_path=True,
-                        deployment_progress_deadline=_deadline(self.ctx.config.deployment))
+                        deployment_progress_deadline=self.ctx.config.progress_deadline)
         if decision.scale_to is not None and decision.scale_to != current:
             scaled = copy.deepcopy(deployment)
             scaled["spec"]["replicas"] = decision.scale_to
@@ -399,11 +399,3 @@ def _mark(cm: Any, state: PAState, reason: str, message: str) -> None:
         cm.mark_false("Active", reason, message)
     else:
         cm.mark_unknown("Active", reason, message)
-
-
-def _deadline(deployment_config: Mapping[str, str]) -> float:
-    text = str(deployment_config.get("progress-deadline", "600s")).strip()
-    try:
-        return float(text[:-1]) * 60 if text.endswith("m") else float(text.rstrip("s"))
-    except ValueError:
-        return 600.0

@@ -10,6 +10,7 @@ from typing import Any
 from ...api.conditions import ConditionSet, ready_condition
 from ...autoscaler import AutoscalerConfig, parse_config, scale_bounds
 from ...dataplane.routing import RevisionKey
+from ..replicaset.controller import ImageResolver
 from ..runtime import ObjectKey, Result
 from . import names, resources
 from .children import ensure, write_status
@@ -18,8 +19,6 @@ from .context import Context
 CONDITIONS = ConditionSet("Ready", ("ResourcesAvailable", "ContainerHealthy"))
 COMPONENT = "revision-controller"
 
-# image, namespace -> (digest reference, None) or (None, why it cannot be fetched)
-ImageResolver = Callable[[str, str], tuple[str | None, str | None]]
 # what the data plane must know of a revision (None: it is gone)
 SettingsSink = Callable[[RevisionKey, dict[str, Any] | None], None]
 
@@ -84,7 +83,7 @@ class RevisionReconciler:
         desired = resources.deployment(
             rev, replicas=replicas if replicas is not None else initial_scale(rev, cfg.autoscaler),
             queue_image=cfg.deployment.get("queue-sidecar-image", ""),
-            progress_deadline=_seconds(cfg.deployment.get("progress-deadline", "600s"), 600),
+            progress_deadline=int(cfg.progress_deadline),
             image_digests=digests)
         deployment = ensure(store, t.deployment, desired, rev, self.recorder)
         if deployment.not_owned:
@@ -156,13 +155,3 @@ class RevisionReconciler:
             cm.mark_false("Active", ready.get("reason", ""), ready.get("message", ""))
         else:
             cm.mark_true("Active")
-
-
-def _seconds(value: str, default: int) -> int:
-    text = str(value).strip()
-    try:
-        if text.endswith("m"):
-            return int(float(text[:-1]) * 60)
-        return int(float(text.rstrip("s")))
-    except ValueError:
-        return default
