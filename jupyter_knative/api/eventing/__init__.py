@@ -1,0 +1,1 @@
+"""Knative Eventing's pure logic: durations, cron schedules, CloudEvents SQL."""
