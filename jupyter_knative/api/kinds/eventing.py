@@ -7,6 +7,20 @@ fields), and the schemas here keep the same things open so nothing the real CRD 
 
 from __future__ import annotations
 
+from ..eventing.admission import (
+    admit_api_server_source,
+    admit_broker,
+    admit_channel,
+    admit_container_source,
+    admit_event_type,
+    admit_in_memory_channel,
+    admit_parallel,
+    admit_ping_source,
+    admit_sequence,
+    admit_sink_binding,
+    admit_subscription,
+    admit_trigger,
+)
 from ..registry import AGE, PrinterColumn, ResourceType, Version
 from ..schema import Schema, arr, boolean, free_object, integer, map_of, obj, string
 from .meta import (
@@ -131,12 +145,12 @@ BROKER = ResourceType(
     EVENTING, "Broker", "brokers", (Version("v1", _BROKER, (
         _URL, AGE, *_ready(),
         column("Class", r".metadata.annotations.eventing\.knative\.dev/broker\.class", priority=1),
-    )),), categories=("all", "knative", "eventing"))
+    )),), categories=("all", "knative", "eventing"), admission=admit_broker)
 
 TRIGGER = ResourceType(
     EVENTING, "Trigger", "triggers", (Version("v1", _TRIGGER, (
         column("Broker", ".spec.broker"), column("Subscriber_URI", ".status.subscriberUri"), AGE, *_ready(),
-    )),), categories=("all", "knative", "eventing"))
+    )),), categories=("all", "knative", "eventing"), admission=admit_trigger)
 
 _reference_columns = (
     column("Reference Name", ".spec.reference.name"),
@@ -158,7 +172,8 @@ EVENTTYPE = ResourceType(
         )),
         Version("v1beta2", _EVENTTYPE_V1BETA2, _v1beta2_eventtype_columns),
         Version("v1beta1", _EVENTTYPE_V1BETA2, _v1beta2_eventtype_columns),
-    ), storage_version="v1beta2", categories=("all", "knative", "eventing"))
+    ), storage_version="v1beta2", categories=("all", "knative", "eventing"),
+    admission=admit_event_type)
 
 # --- messaging.knative.dev ----------------------------------------------------------------------------
 
@@ -217,16 +232,17 @@ _CHANNEL_CATEGORIES = ("all", "knative", "messaging", "channel")
 
 CHANNEL = ResourceType(
     MESSAGING, "Channel", "channels", (Version("v1", _CHANNEL, (_URL, AGE, *_ready())),),
-    short_names=("ch",), categories=_CHANNEL_CATEGORIES)
+    short_names=("ch",), categories=_CHANNEL_CATEGORIES, admission=admit_channel)
 
 IN_MEMORY_CHANNEL = ResourceType(
     MESSAGING, "InMemoryChannel", "inmemorychannels",
     (Version("v1", _IN_MEMORY_CHANNEL, (_URL, AGE, *_ready())),),
-    short_names=("imc",), categories=_CHANNEL_CATEGORIES)
+    short_names=("imc",), categories=_CHANNEL_CATEGORIES, admission=admit_in_memory_channel)
 
 SUBSCRIPTION = ResourceType(
     MESSAGING, "Subscription", "subscriptions", (Version("v1", _SUBSCRIPTION, (AGE, *_ready())),),
-    short_names=("sub",), categories=("all", "knative", "messaging"))
+    short_names=("sub",), categories=("all", "knative", "messaging"),
+    admission=admit_subscription)
 
 # --- sources.knative.dev ------------------------------------------------------------------------------
 
@@ -280,22 +296,23 @@ _ping_columns = (_SINK, column("Schedule", ".spec.schedule"), AGE, *_ready("'"))
 PING_SOURCE = ResourceType(
     SOURCES, "PingSource", "pingsources",
     (Version("v1", _PING_SOURCE, _ping_columns), Version("v1beta2", _PING_SOURCE, _ping_columns)),
-    storage_version="v1", categories=_SOURCE_CATEGORIES)
+    storage_version="v1", categories=_SOURCE_CATEGORIES, admission=admit_ping_source)
 
 API_SERVER_SOURCE = ResourceType(
     SOURCES, "ApiServerSource", "apiserversources",
-    (Version("v1", _API_SERVER_SOURCE, (_SINK, AGE, *_ready())),), categories=_SOURCE_CATEGORIES)
+    (Version("v1", _API_SERVER_SOURCE, (_SINK, AGE, *_ready())),), categories=_SOURCE_CATEGORIES,
+    admission=admit_api_server_source)
 
 CONTAINER_SOURCE = ResourceType(
     SOURCES, "ContainerSource", "containersources", (Version("v1", _CONTAINER_SOURCE, (
         _SINK, AGE,
         column("Ready", '.status.conditions[?(@.type=="Ready")].status'),
         column("Reason", ".status.conditions[?(@.type=='Ready')].reason"),
-    )),), categories=_SOURCE_CATEGORIES)
+    )),), categories=_SOURCE_CATEGORIES, admission=admit_container_source)
 
 SINK_BINDING = ResourceType(
     SOURCES, "SinkBinding", "sinkbindings", (Version("v1", _SINK_BINDING, (_SINK, AGE, *_ready("'"))),),
-    categories=(*_SOURCE_CATEGORIES, "bindings"))
+    categories=(*_SOURCE_CATEGORIES, "bindings"), admission=admit_sink_binding)
 
 # --- flows.knative.dev --------------------------------------------------------------------------------
 
@@ -341,11 +358,11 @@ _PARALLEL = root(
 
 SEQUENCE = ResourceType(
     FLOWS, "Sequence", "sequences", (Version("v1", _SEQUENCE, (_URL, AGE, *_ready())),),
-    categories=("all", "knative", "flows"))
+    categories=("all", "knative", "flows"), admission=admit_sequence)
 
 PARALLEL = ResourceType(
     FLOWS, "Parallel", "parallels", (Version("v1", _PARALLEL, (_URL, AGE, *_ready())),),
-    categories=("all", "knative", "flows"))
+    categories=("all", "knative", "flows"), admission=admit_parallel)
 
 EVENTING_TYPES = (BROKER, TRIGGER, EVENTTYPE)
 MESSAGING_TYPES = (CHANNEL, IN_MEMORY_CHANNEL, SUBSCRIPTION)

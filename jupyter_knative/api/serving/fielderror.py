@@ -194,9 +194,9 @@ def err_out_of_bounds_value(value: Any, lower: Any, upper: Any, path: str) -> Fi
 
 # --- what the client sees ---------------------------------------------------------------------------------
 
-def denied(reason: FieldError | str, *, prefix: str = "validation failed") -> BadRequest:
-    """The 400 the apiserver answers when Serving's validating webhook refuses an object.
+def denied(reason: FieldError | str, *, prefix: str = "validation failed", webhook: str = WEBHOOK) -> BadRequest:
+    """The 400 the apiserver answers when a validating webhook (Serving's unless named) refuses an object.
 
     kubectl prints it as `Error from server (BadRequest): error when creating "x.yaml": ` + this message.
     """
-    return BadRequest(f'admission webhook "{WEBHOOK}" denied the request: {prefix}: {reason}')
+    return BadRequest(f'admission webhook "{webhook}" denied the request: {prefix}: {reason}')
