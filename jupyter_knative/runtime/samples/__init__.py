@@ -31,9 +31,12 @@ _IMAGES = MappingProxyType({
     "ruromero/cloudevents-player": "cloudevents-player",
     "ghcr.io/knative/sockeye": "sockeye",
     "n3wscott/sockeye": "sockeye",
+    "gcr.io/knative-releases/knative.dev/eventing/cmd/heartbeats": "heartbeats",
+    "gcr.io/knative-releases/knative.dev/eventing-contrib/cmd/heartbeats": "heartbeats",
+    "ghcr.io/knative/heartbeats": "heartbeats",
 })
 
-SAMPLES = ("helloworld-go", "autoscale-go", "event-display", "cloudevents-player", "sockeye")
+SAMPLES = ("helloworld-go", "autoscale-go", "event-display", "cloudevents-player", "sockeye", "heartbeats")
 
 _DOCKER_HUB = re.compile(r"^(?:(?:index|registry-1)\.)?docker\.io/(?:library/)?")
 
@@ -92,7 +95,13 @@ def _sockeye() -> ASGIApp:
     return Sockeye()
 
 
+def _heartbeats() -> ASGIApp:
+    from .heartbeats import Heartbeats
+
+    return Heartbeats()
+
+
 _FACTORIES: MappingProxyType[str, Callable[[], ASGIApp]] = MappingProxyType({
     "helloworld-go": _helloworld, "autoscale-go": _autoscale, "event-display": _event_display,
-    "cloudevents-player": _player, "sockeye": _sockeye,
+    "cloudevents-player": _player, "sockeye": _sockeye, "heartbeats": _heartbeats,
 })
