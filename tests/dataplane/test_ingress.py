@@ -55,6 +55,28 @@ async def test_unknown_host_gets_404_with_an_empty_body_and_keeps_the_connection
         assert ok.status == 200
 
 
+async def test_fallback_routes_hosts_the_table_does_not_hold(plane: Plane) -> None:
+    a, b = await plane.replica("a"), await plane.replica("b")
+    plane.ingress.set_endpoints(HELLO, endpoints(a))
+    plane.ingress.set_endpoints(OTHER, endpoints(b))
+    plane.route(HOST, (HELLO, 100))
+    asked: list[bytes] = []
+
+    def fallback(host: bytes) -> HostRoute | None:
+        asked.append(host)
+        return HostRoute((Target(OTHER, 100),)) if host.endswith(b"-kn-channel.default.svc.cluster.local") else None
+
+    plane.ingress.set_fallback(fallback)
+    assert (await fetch(plane.port, HOST)).json()["replica"] == "a"
+    assert asked == []  # the table answers first
+    response = await fetch(plane.port, f"Orders-kn-channel.default.svc.cluster.local:{plane.port}")
+    assert response.json()["replica"] == "b"
+    assert asked == [b"orders-kn-channel.default.svc.cluster.local"]
+    assert (await fetch(plane.port, "nope.default.example.com")).status == 404
+    assert plane.ingress.routes_host("x-kn-channel.default.svc.cluster.local")
+    assert plane.ingress.routes_host(HOST) and not plane.ingress.routes_host("nope.default.example.com")
+
+
 async def test_traffic_split_50_50(plane: Plane) -> None:
     a, b = await plane.replica("a"), await plane.replica("b")
     plane.ingress.set_endpoints(HELLO, endpoints(a))

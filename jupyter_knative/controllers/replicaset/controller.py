@@ -8,6 +8,7 @@ that exits is restarted with CrashLoopBackOff back-off, and its pod says why.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Callable
@@ -169,6 +170,18 @@ class ReplicaSetController:
             return Result(requeue_after=replica.backoff_until - now)
         return await self._start(key, pod, replica)
 
+    def _env_source(self, namespace: str, kind: str, name: str, item: str) -> str | None:
+        """A ConfigMap's or Secret's key, for `valueFrom` env (None when either is missing)."""
+        rt = self.store.registry.by_kind("", "ConfigMap" if kind == "configmap" else "Secret")
+        obj = self.store.get(rt, namespace, name) if rt is not None else None
+        if obj is None:
+            return None
+        if kind == "configmap":
+            value = (obj.get("data") or {}).get(item)
+            return None if value is None else str(value)
+        raw = (obj.get("data") or {}).get(item)
+        return None if raw is None else base64.b64decode(raw).decode("utf-8", "replace")
+
     async def _start(self, key: ObjectKey, pod: dict[str, Any], replica: Replica) -> Result | None:
         containers = (pod.get("spec") or {}).get("containers") or []
         if not containers:
@@ -185,7 +198,8 @@ class ReplicaSetController:
             return Result(requeue_after=pods.backoff(1))
         replica.image_ids = {c.get("name", ""): c.get("image", "") for c in containers[1:]}
         replica.image_ids[container.get("name", "")] = digest
-        env = {e["name"]: str(e.get("value", "")) for e in container.get("env") or [] if "name" in e}
+        env = pods.container_env(pod, container, lambda kind, name, item: self._env_source(key.namespace, kind, name,
+                                                                                           item))
         env.setdefault("HOSTNAME", key.name)
         replica.starting = True
         ref = PodRef(key.namespace, key.name, replica.uid)

@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from ...api.printing import format_timestamp
@@ -167,3 +168,54 @@ def _pod_ready(pod: dict[str, Any]) -> bool:
 
 def pod_ready(pod: dict[str, Any]) -> bool:
     return _pod_ready(pod)
+
+
+ARGS_ENV = "JUPYTER_KNATIVE_ARGS"
+"""Where a replica finds its container's `args` (JSON list): processes forked from a zygote have no argv."""
+
+_FIELD_PATHS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "metadata.name": lambda pod: pod["metadata"].get("name", ""),
+    "metadata.namespace": lambda pod: pod["metadata"].get("namespace", ""),
+    "metadata.uid": lambda pod: pod["metadata"].get("uid", ""),
+    "spec.nodeName": lambda pod: (pod.get("spec") or {}).get("nodeName", "jupyter-knative"),
+    "spec.serviceAccountName": lambda pod: (pod.get("spec") or {}).get("serviceAccountName", "default"),
+    "status.podIP": lambda pod: "127.0.0.1",
+    "status.hostIP": lambda pod: "127.0.0.1",
+}
+
+
+def field_ref(pod: dict[str, Any], path: str) -> str:
+    """The downward API's value for `fieldRef.fieldPath` (labels and annotations by key included)."""
+    for prefix, section in (("metadata.labels[", "labels"), ("metadata.annotations[", "annotations")):
+        if path.startswith(prefix) and path.endswith("]"):
+            key = path[len(prefix):-1].strip("'\"")
+            return str((pod["metadata"].get(section) or {}).get(key, ""))
+    getter = _FIELD_PATHS.get(path)
+    return str(getter(pod)) if getter else ""
+
+
+def container_env(pod: dict[str, Any], container: dict[str, Any],
+                  lookup: Callable[[str, str, str], str | None]) -> dict[str, str]:
+    """The container's environment as the kubelet builds it: `value`, the downward API (`fieldRef`), and
+    `configMapKeyRef` / `secretKeyRef` through `lookup(kind, name, key)` (kind `configmap` or `secret`);
+    `args` ride along in `JUPYTER_KNATIVE_ARGS`."""
+    env: dict[str, str] = {}
+    for item in container.get("env") or []:
+        name = item.get("name")
+        if not name:
+            continue
+        source = item.get("valueFrom") or {}
+        if "value" in item or not source:
+            env[name] = str(item.get("value", ""))
+        elif "fieldRef" in source:
+            env[name] = field_ref(pod, (source["fieldRef"] or {}).get("fieldPath", ""))
+        else:
+            for kind, ref_key in (("configmap", "configMapKeyRef"), ("secret", "secretKeyRef")):
+                ref = source.get(ref_key)
+                if ref:
+                    value = lookup(kind, ref.get("name", ""), ref.get("key", ""))
+                    if value is not None:
+                        env[name] = value
+    if container.get("args"):
+        env[ARGS_ENV] = json.dumps([str(a) for a in container["args"]])
+    return env
