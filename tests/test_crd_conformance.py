@@ -43,6 +43,7 @@ EVENTING_KINDS = {
     "containersources.sources.knative.dev": "containersource.yaml",
     "sequences.flows.knative.dev": "sequence.yaml",
     "parallels.flows.knative.dev": "parallel.yaml",
+    "eventtypes.eventing.knative.dev": "eventtype.yaml",
 }
 
 
@@ -102,7 +103,23 @@ def _problems(plane: Plane, namespace: str, kinds: dict[str, str], where: Path) 
     return problems
 
 
-EVENTING_MANIFEST = """apiVersion: eventing.knative.dev/v1
+EVENTING_MANIFEST = """apiVersion: eventing.knative.dev/v1beta3
+kind: EventType
+metadata:
+  name: order-created
+spec:
+  reference:
+    apiVersion: eventing.knative.dev/v1
+    kind: Broker
+    name: default
+  description: an order was placed
+  attributes:
+    - {name: type, value: order.created, required: true}
+    - {name: source, value: /shop, required: true}
+    - {name: specversion, value: "1.0", required: true}
+    - {name: id, required: true}
+---
+apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata:
   name: default
@@ -247,8 +264,12 @@ spec:
 def test_everything_written_for_eventing_matches_knatives_schemas(plane: Plane, namespace: str) -> None:
     plane.kubectl("apply", "-n", namespace, "-f", "-", input=EVENTING_MANIFEST)
     for ref in ("broker/default", "trigger/orders", "subscription/audit-log", "pingsource/tick",
-                "apiserversource/configmaps", "sinkbinding/bind", "sequence/steps", "parallel/fork"):
+                "apiserversource/configmaps", "sinkbinding/bind", "sequence/steps", "parallel/fork",
+                "eventtype/order-created"):
         plane.kubectl("wait", ref, "-n", namespace, "--for=condition=Ready", "--timeout=60s", timeout=70)
     plane.kubectl("wait", "containersource/heartbeat", "-n", namespace, "--for=condition=SinkBindingReady",
                   "--timeout=60s", timeout=70)
     _problems(plane, namespace, EVENTING_KINDS, EVENTING_CRDS)
+    stored = json.loads(plane.kubectl("get", "eventtypes.v1beta2.eventing.knative.dev", "order-created", "-n",
+                                      namespace, "-o", "json").stdout)
+    assert (stored["spec"]["type"], stored["spec"]["source"]) == ("order.created", "/shop")

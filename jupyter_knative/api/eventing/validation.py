@@ -252,12 +252,7 @@ def _injection(value: str, obj: _Obj) -> FieldError:
 def validate_event_type(obj: _Obj, old: _Obj | None, ctx: Ctx) -> FieldError:
     spec = _spec(obj)
     errs = FieldError()
-    if str(obj.get("apiVersion") or "").endswith("/v1beta3"):
-        names = {str(_d(a).get("name")) for a in spec.get("attributes") or []}
-        missing = [n for n in ("type", "source", "specversion", "id") if n not in names]
-        if missing:
-            errs = errs.also(err_missing_field(*missing).via_field("attributes"))
-    elif not spec.get("type"):
+    if not spec.get("type"):  # (v1beta3's rules are checked on conversion: this sees the stored v1beta2)
         errs = errs.also(err_missing_field("type"))
     if spec.get("reference") is not None:
         errs = errs.also(validate_kreference(spec["reference"], ctx).via_field("reference"))

@@ -21,6 +21,7 @@ from ..eventing.admission import (
     admit_subscription,
     admit_trigger,
 )
+from ..eventing.conversion import convert_event_type
 from ..registry import AGE, PrinterColumn, ResourceType, Version
 from ..schema import Schema, arr, boolean, free_object, integer, map_of, obj, string
 from .meta import (
@@ -173,7 +174,7 @@ EVENTTYPE = ResourceType(
         Version("v1beta2", _EVENTTYPE_V1BETA2, _v1beta2_eventtype_columns),
         Version("v1beta1", _EVENTTYPE_V1BETA2, _v1beta2_eventtype_columns),
     ), storage_version="v1beta2", categories=("all", "knative", "eventing"),
-    admission=admit_event_type)
+    admission=admit_event_type, converter=convert_event_type)
 
 # --- messaging.knative.dev ----------------------------------------------------------------------------
 
