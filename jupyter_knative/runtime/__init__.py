@@ -1,6 +1,7 @@
 """The function runtime: what a replica serves, and the zygote that forks replicas.
 
-Kernel side (the notebook layer): `package_function(source, name=..., store=...)` → an image reference.
+Kernel side (the notebook layer): `package_function(source, name=..., store=...)` (or `package_folder`)
+→ an image reference; `tag_image` gives it another name.
 Daemon side (the replica supervisor): `resolve(image, store)`, `ZygoteClient.start(...)` then
 `fork(...)`, or `spawn_fresh(...)` with the same contract. Inside a replica: the HTTP server
 (`http.Server`), the adapters that make user code an ASGI application, and the built-in samples.
@@ -14,7 +15,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .artifacts import ABI_VERSION, Resolved, package_function, parse_ref, resolve
+from .artifacts import (
+    ABI_VERSION,
+    DependencyError,
+    Resolved,
+    package_folder,
+    package_function,
+    parse_ref,
+    resolve,
+    tag_image,
+)
 from .samples import SAMPLES, sample_for
 
 if TYPE_CHECKING:
@@ -25,9 +35,9 @@ if TYPE_CHECKING:
     from .zygote_client import FreshSpawner, ReplicaSpawner, ZygoteClient, ZygoteError, spawn_fresh
 
 __all__ = [
-    "ABI_VERSION", "SAMPLES", "EntrypointError", "FreshSpawner", "HTTPError", "Loaded", "ReplicaSpawner",
-    "Request", "Resolved", "Response", "Server", "ServerConfig", "ZygoteClient", "ZygoteError", "load_app",
-    "package_function", "parse_ref", "resolve", "sample_for", "spawn_fresh",
+    "ABI_VERSION", "SAMPLES", "DependencyError", "EntrypointError", "FreshSpawner", "HTTPError", "Loaded",
+    "ReplicaSpawner", "Request", "Resolved", "Response", "Server", "ServerConfig", "ZygoteClient", "ZygoteError",
+    "load_app", "package_folder", "package_function", "parse_ref", "resolve", "sample_for", "spawn_fresh", "tag_image",
 ]
 
 _LAZY = {

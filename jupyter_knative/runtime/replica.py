@@ -25,7 +25,7 @@ from .adapters import Loaded, load_app
 from .artifacts import resolve
 from .asgi import ASGIApp
 from .http import LifespanFailure, Server, ServerConfig
-from .loader import load_file
+from .loader import add_dependencies, load_entry
 from .samples import create_sample
 
 __all__ = ["DRAIN_ENV", "ImageNotFound", "load_image", "main", "serve"]
@@ -41,14 +41,21 @@ class ImageNotFound(LookupError):
 
 
 def load_image(image: str, store: Path) -> Loaded:
-    """The application `image` runs; executes a function's module (once). User errors propagate."""
+    """The application `image` runs; executes a function's module (once), with its dependency set importable.
+    In a zygote this runs before any fork, so the module's imports (heavy libraries too) are shared by every
+    replica. User errors propagate."""
     resolved = resolve(image, store)
     if resolved is None:
         raise ImageNotFound(f"image {image!r} is neither a function packaged in {store} nor a built-in sample")
     if resolved.kind == "sample":
         return Loaded(create_sample(resolved.name), "sample", resolved.name)
-    assert resolved.source is not None
-    return load_app(load_file(resolved.source), resolved.entrypoint)
+    assert resolved.path is not None
+    if resolved.deps is not None:
+        if not resolved.deps.is_dir():
+            raise ImageNotFound(f"image {image!r} needs the dependency set {resolved.deps}, which is gone from the "
+                                f"store; package the function again to reinstall it")
+        add_dependencies(resolved.deps)
+    return load_app(load_entry(resolved.path, resolved.entry), resolved.entrypoint)
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:

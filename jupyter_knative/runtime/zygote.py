@@ -3,10 +3,12 @@
     python -m jupyter_knative.runtime.zygote --control SOCKET --image REF --store DIR
 
 It imports the runtime (uvloop, httptools), executes the function's module once (or builds the
-sample), freezes the heap for the garbage collector (`gc.freeze()`: children then share those pages
-instead of copying them when a collection touches them), connects to the daemon's control socket
-and says `ready` (or `error` with the traceback, and exits 1). Then it forks a replica per `fork`
-request (see `control` for the frames), reaps them and reports each exit.
+sample), with the artifact's dependency set on `sys.path` so its top-level imports (numpy, pandas...)
+happen here, before any fork, and not in each replica; it freezes the heap for the garbage collector
+(`gc.freeze()`: children then share those pages instead of copying them when a collection touches
+them), connects to the daemon's control socket and says `ready` (or `error` with the traceback, and
+exits 1). Then it forks a replica per `fork` request (see `control` for the frames), reaps them and
+reports each exit.
 
 Process decisions:
 

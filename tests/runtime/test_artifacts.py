@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -38,7 +39,8 @@ def test_artifact_layout(tmp_path: Path) -> None:
     assert (directory / SOURCE_FILE).read_text() == HELLO
     metadata = json.loads((directory / METADATA_FILE).read_text())
     assert metadata == {"abi": ABI_VERSION, "digest": f"sha256:{hexdigest}", "entrypoint": "handler",
-                        "requirements": [], "source": SOURCE_FILE}
+                        "files": {SOURCE_FILE: hashlib.sha256(HELLO.encode()).hexdigest()}, "requested": [],
+                        "requirements": [], "deps": None, "source": SOURCE_FILE}
     assert sorted(p.name for p in (tmp_path / "sha256").iterdir()) == [hexdigest]  # no staging leftovers
 
 
@@ -104,7 +106,7 @@ def test_resolve_an_artifact(tmp_path: Path) -> None:
     resolved = resolve(ref, tmp_path)
     hexdigest = ref.rsplit(":", 1)[1]
     assert resolved == Resolved("artifact", "hello", f"sha256:{hexdigest}", tmp_path / "sha256" / hexdigest,
-                                "handler")
+                                "handler", SOURCE_FILE, None, ref)
     assert resolved.source is not None and resolved.source.read_text() == HELLO
     assert parse_ref(ref) == ("ns", "hello", hexdigest)
     missing = ref[:-4] + "0000"
