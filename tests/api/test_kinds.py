@@ -161,7 +161,8 @@ def test_registry_lookups() -> None:
 def test_preferred_versions_follow_kube_version_priority() -> None:
     preferred = {rt.kind: rt.preferred.name for rt in ALL_TYPES if len(rt.versions) > 1}
     assert preferred == {"EventType": "v1beta3", "PingSource": "v1", "Task": "v1", "TaskRun": "v1",
-                         "Service": "v1", "Configuration": "v1", "Revision": "v1", "Route": "v1"}
+                         "Pipeline": "v1", "PipelineRun": "v1", "Service": "v1", "Configuration": "v1",
+                         "Revision": "v1", "Route": "v1"}
 
 
 def test_build_columns() -> None:

@@ -1,14 +1,17 @@
 """Build kinds: the seed-era Knative Build (build.knative.dev/v1alpha1) and its successor, Tekton's
-Task/TaskRun.
+Task/TaskRun and Pipeline/PipelineRun.
 
 Build, BuildTemplate and ClusterBuildTemplate are declared as knative/build's last CRDs declared them (no
-schema there: the one here follows its Go types). Task and TaskRun follow Tekton's CRDs: v1 stored and
+schema there: the one here follows its Go types). The Tekton kinds follow Tekton's CRDs: v1 stored and
 preferred, v1beta1 still served (its steps and sidecars carry the older container fields). Converting between
-versions is another module's job.
+versions is `api/build/tekton_conversion.py`'s job (for Tekton; admission is `api/build/tekton.py`).
 """
 
 from __future__ import annotations
 
+from ..build.knative import admit_build, admit_build_template
+from ..build.tekton import admit_pipeline, admit_pipeline_run, admit_task, admit_task_run
+from ..build.tekton_conversion import convert as convert_tekton
 from ..registry import PrinterColumn, ResourceType, Version
 from ..schema import Schema, any_value, arr, boolean, free_object, integer, map_of, obj, string
 from .meta import (
@@ -95,15 +98,16 @@ _TEMPLATE = root(
 )
 
 BUILD_TYPE = ResourceType(
-    BUILD, "Build", "builds", (Version("v1alpha1", _BUILD, _RUN_COLUMNS),), categories=("all", "knative"))
+    BUILD, "Build", "builds", (Version("v1alpha1", _BUILD, _RUN_COLUMNS),), categories=("all", "knative"),
+    admission=admit_build)
 
 BUILD_TEMPLATE = ResourceType(
     BUILD, "BuildTemplate", "buildtemplates", (Version("v1alpha1", _TEMPLATE),),
-    categories=("all", "knative"))
+    categories=("all", "knative"), admission=admit_build_template)
 
 CLUSTER_BUILD_TEMPLATE = ResourceType(
     BUILD, "ClusterBuildTemplate", "clusterbuildtemplates", (Version("v1alpha1", _TEMPLATE),),
-    namespaced=False, categories=("all", "knative"))
+    namespaced=False, categories=("all", "knative"), admission=admit_build_template)
 
 # --- tekton.dev ---------------------------------------------------------------------------------------
 
@@ -269,16 +273,132 @@ def _task_run(*, v1: bool) -> Schema:
     return root(spec=_task_run_spec(v1=v1), status=free_object())
 
 
+def _ref(*, v1: bool, kind: bool) -> Schema:
+    """A taskRef / pipelineRef: a name, or a resolver with params (v1beta1 still has OCI bundles)."""
+    props = {"apiVersion": string(), "name": string(), "resolver": string(), "params": _params()}
+    if kind:
+        props["kind"] = string()
+    if not v1:
+        props["bundle"] = string()
+    return obj(props)
+
+
+def _pipeline_task(*, v1: bool) -> Schema:
+    props = {
+        "name": string(),
+        "displayName": string(),
+        "description": string(),
+        "taskRef": _ref(v1=v1, kind=True),
+        "taskSpec": any_value(),
+        "pipelineRef": _ref(v1=v1, kind=False),
+        "pipelineSpec": any_value(),
+        "params": _params(),
+        "matrix": obj({"params": _params(),
+                       "include": arr(obj({"name": string(), "params": _params()}), list_type="atomic")}),
+        "runAfter": strings(),
+        "retries": integer(),
+        "timeout": string(),
+        "onError": string(),
+        "when": arr(obj({"input": string(), "operator": string(), "values": strings(), "cel": string()})),
+        "workspaces": arr(obj({"name": string(), "workspace": string(), "subPath": string()}, required=("name",)),
+                          list_type="atomic"),
+    }
+    if not v1:
+        binding = {"name": string(), "resource": string()}
+        props["resources"] = obj({
+            "inputs": arr(obj({**binding, "from": strings()}, required=("name", "resource")), list_type="atomic"),
+            "outputs": arr(obj(binding, required=("name", "resource")), list_type="atomic"),
+        })
+    return obj(props)
+
+
+def _pipeline_spec(*, v1: bool) -> Schema:
+    props = {
+        "displayName": string(),
+        "description": string(),
+        "params": _param_specs(),
+        "tasks": arr(_pipeline_task(v1=v1), list_type="atomic"),
+        "finally": arr(_pipeline_task(v1=v1), list_type="atomic"),
+        "workspaces": arr(obj({"name": string(), "description": string(), "optional": boolean()},
+                              required=("name",)), list_type="atomic"),
+        "results": arr(obj({"name": string(), "type": string(), "description": string(), "value": any_value()},
+                           required=("name", "value")), list_type="atomic"),
+    }
+    if not v1:
+        props["resources"] = arr(obj({"name": string(), "type": string(), "optional": boolean()},
+                                     required=("name", "type")), list_type="atomic")
+    return obj(props)
+
+
+def _task_run_specs(*, v1: bool) -> Schema:
+    """Per pipeline task overrides of the TaskRuns a PipelineRun creates."""
+    props = {
+        "pipelineTaskName": string(),
+        "timeout": string(),
+        "computeResources": free_object(),
+        "metadata": obj({"labels": map_of(string()), "annotations": map_of(string())}),
+    }
+    if v1:
+        props.update({"serviceAccountName": string(), "podTemplate": free_object(),
+                      "stepSpecs": arr(free_object(), list_type="atomic"),
+                      "sidecarSpecs": arr(free_object(), list_type="atomic")})
+    else:
+        props.update({"taskServiceAccountName": string(), "taskPodTemplate": free_object(),
+                      "stepOverrides": arr(free_object(), list_type="atomic"),
+                      "sidecarOverrides": arr(free_object(), list_type="atomic")})
+    return arr(obj(props), list_type="atomic")
+
+
+def _pipeline_run_spec(*, v1: bool) -> Schema:
+    props = {
+        "pipelineRef": _ref(v1=v1, kind=False),
+        "pipelineSpec": any_value(),
+        "params": _params(),
+        "status": string(),
+        "managedBy": string(),
+        "timeouts": obj({"pipeline": string(), "tasks": string(), "finally": string()}),
+        "workspaces": arr(_workspace_binding(), list_type="atomic"),
+        "taskRunSpecs": _task_run_specs(v1=v1),
+    }
+    if v1:
+        props["taskRunTemplate"] = obj({"serviceAccountName": string(), "podTemplate": free_object()})
+    else:
+        props.update({"serviceAccountName": string(), "podTemplate": free_object(), "timeout": string(),
+                      "resources": arr(free_object(), list_type="atomic")})
+    return obj(props)
+
+
+def _pipeline(*, v1: bool) -> Schema:
+    return root(spec=_pipeline_spec(v1=v1))
+
+
+def _pipeline_run(*, v1: bool) -> Schema:
+    return root(spec=_pipeline_run_spec(v1=v1), status=free_object())
+
+
 _TEKTON_CATEGORIES = ("tekton", "tekton-pipelines")
 
 TASK = ResourceType(
     TEKTON, "Task", "tasks", (Version("v1", _task(v1=True)), Version("v1beta1", _task(v1=False))),
-    storage_version="v1", categories=_TEKTON_CATEGORIES)
+    storage_version="v1", categories=_TEKTON_CATEGORIES, admission=admit_task,
+    converter=convert_tekton)
 
 TASK_RUN = ResourceType(
     TEKTON, "TaskRun", "taskruns",
     (Version("v1", _task_run(v1=True), _RUN_COLUMNS), Version("v1beta1", _task_run(v1=False), _RUN_COLUMNS)),
-    storage_version="v1", short_names=("tr", "trs"), categories=_TEKTON_CATEGORIES)
+    storage_version="v1", short_names=("tr", "trs"), categories=_TEKTON_CATEGORIES, admission=admit_task_run,
+    converter=convert_tekton)
 
 BUILD_TYPES = (BUILD_TYPE, BUILD_TEMPLATE, CLUSTER_BUILD_TEMPLATE)
-TEKTON_TYPES = (TASK, TASK_RUN)
+PIPELINE = ResourceType(
+    TEKTON, "Pipeline", "pipelines", (Version("v1", _pipeline(v1=True)), Version("v1beta1", _pipeline(v1=False))),
+    storage_version="v1", categories=_TEKTON_CATEGORIES, admission=admit_pipeline,
+    converter=convert_tekton)
+
+PIPELINE_RUN = ResourceType(
+    TEKTON, "PipelineRun", "pipelineruns",
+    (Version("v1", _pipeline_run(v1=True), _RUN_COLUMNS), Version("v1beta1", _pipeline_run(v1=False), _RUN_COLUMNS)),
+    storage_version="v1", short_names=("pr", "prs"), categories=_TEKTON_CATEGORIES,
+    admission=admit_pipeline_run, converter=convert_tekton)
+
+TEKTON_TYPES = (TASK, TASK_RUN, PIPELINE, PIPELINE_RUN)
