@@ -273,3 +273,22 @@ def test_everything_written_for_eventing_matches_knatives_schemas(plane: Plane, 
     stored = json.loads(plane.kubectl("get", "eventtypes.v1beta2.eventing.knative.dev", "order-created", "-n",
                                       namespace, "-o", "json").stdout)
     assert (stored["spec"]["type"], stored["spec"]["source"]) == ("order.created", "/shop")
+
+
+TEKTON_CRDS = ROOT / "tekton"
+TEKTON_KINDS = {
+    "tasks.tekton.dev": "300-task.yaml",
+    "taskruns.tekton.dev": "300-taskrun.yaml",
+    "pipelines.tekton.dev": "300-pipeline.yaml",
+    "pipelineruns.tekton.dev": "300-pipelinerun.yaml",
+}
+
+
+@pytest.mark.skipif(not TEKTON_CRDS.is_dir(), reason=f"upstream CRDs (test data) not found at {TEKTON_CRDS}")
+def test_everything_written_for_tekton_matches_its_schemas(plane: Plane, namespace: str) -> None:
+    from .test_tekton_e2e import PIPELINE, TASK
+
+    plane.kubectl("apply", "-n", namespace, "-f", "-", input=TASK + "---\n" + PIPELINE)
+    plane.kubectl("wait", "pipelinerun/greet-run", "-n", namespace, "--for=condition=Succeeded", "--timeout=90s",
+                  timeout=100)
+    _problems(plane, namespace, TEKTON_KINDS, TEKTON_CRDS)

@@ -18,13 +18,16 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
 from .._version import __version__
 from ..api.kinds import registry as build_registry
+from ..build import StepRunner
 from ..controllers import default_controllers
+from ..controllers.build import new_build
 from ..controllers.eventing import new_eventing
 from ..controllers.runtime import RealClock
 from ..controllers.serving import Serving
@@ -38,7 +41,7 @@ from ..eventing.routes import serves_host
 from ..home import DaemonState, PlaneHome
 from ..store import Store
 from .app import APIServer
-from .resources import ResourceAPI
+from .resources import LogSource, ResourceAPI
 from .seed import seed
 
 log = logging.getLogger("jupyter_knative.daemon")
@@ -97,7 +100,9 @@ class Daemon:
         events = EventingPlane(self.home.eventing_db, store=store, resolve_http=lambda host: (
             ingress_address[0] if ingress_address and (ingress.routes_host(host) or _cluster_local(host)) else None))
         new_eventing(manager, events)
-        server = APIServer(ResourceAPI(store, clock=clock.now, log_source=runtime.log_stream),
+        steps = StepRunner(artifacts=self.home.artifacts, logs=self.home.container_logs, clock=clock)
+        builds = new_build(manager, steps, workspaces=self.home.root / "builds")
+        server = APIServer(ResourceAPI(store, clock=clock.now, log_source=_logs(steps, runtime)),
                            metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text() + events.metrics_text())
         runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
                                shutdown_timeout=2.0)
@@ -135,11 +140,24 @@ class Daemon:
             store.close_watches()
             await ingress.stop()
             await runner.cleanup()
+            await builds.shutdown()
             await manager.stop()
             await events.stop()
             await runtime.close()
             store.close()
             log.info("stopped")
+
+
+def _logs(steps: StepRunner, runtime: ZygoteRuntime) -> LogSource:
+    """`kubectl logs`: a running build's pod follows its steps; any other pod (a finished build's included:
+    both keep logs in the same layout) is read from the replicas' runtime."""
+
+    def source(namespace: str, pod: str, container: str, follow: bool, tail: int | None,
+               previous: bool = False) -> AsyncIterator[bytes]:
+        owner = steps if steps.running(namespace, pod) else runtime
+        return owner.log_stream(namespace, pod, container, follow, tail, previous)
+
+    return source
 
 
 def _cluster_local(host: str) -> bool:

@@ -457,9 +457,10 @@ class ResourceAPI:
 
     async def log(self, request: web.Request, rt: ResourceType, info: RequestInfo) -> web.StreamResponse:
         pod = self.store.must_get(rt, self._namespace(info), info.name)
-        containers = [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or []]
+        spec = pod.get("spec") or {}
+        containers = [c.get("name", "") for c in spec.get("containers") or []]
         container = request.query.get("container") or (containers[0] if containers else "")
-        if container not in containers:
+        if container not in containers and container not in [c.get("name") for c in spec.get("initContainers") or []]:
             raise BadRequest(f"container {container} is not valid for pod {info.name}")
         previous = _truthy(request.query.get("previous"))
         self._check_log_available(pod, container, previous)
@@ -481,8 +482,10 @@ class ResourceAPI:
     def _check_log_available(self, pod: dict[str, Any], container: str, previous: bool) -> None:
         """The kubelet's answers when there is no log to read (yet)."""
         name = pod["metadata"]["name"]
-        cs: dict[str, Any] = next((c for c in (pod.get("status") or {}).get("containerStatuses") or []
-                   if c.get("name") == container), {})
+        status = pod.get("status") or {}
+        cs: dict[str, Any] = next((c for c in [*(status.get("initContainerStatuses") or []),
+                                               *(status.get("containerStatuses") or [])]
+                                   if c.get("name") == container), {})
         if previous:
             if not (cs.get("lastState") or {}).get("terminated"):
                 raise BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')

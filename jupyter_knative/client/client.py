@@ -12,6 +12,7 @@ from typing import Any
 
 from jupyter_knative.home import PlaneHome, daemon_running
 
+from .builds import Builds
 from .connection import Connection
 from .errors import PLANE_DOWN_HINT, KnativeError
 from .http import Endpoint, Response, binary_event_headers, encode_body, send_request
@@ -19,7 +20,7 @@ from .kinds import Discovery
 from .load import LoadProgress, LoadSummary, run_load
 from .logs import Logs
 from .objects import Applied, Objects, Table
-from .serving import KSVC, Deployment, FunctionSpec, Serving, package
+from .serving import KSVC, Deployment, FunctionSpec, Serving
 
 __all__ = ["Client"]
 
@@ -51,6 +52,7 @@ class Client:
         self._discovery = Discovery(lambda path: conn.request("GET", path))
         self._objects = Objects(conn, self._discovery)
         self._serving = Serving(self._objects)
+        self._builds = Builds(self._objects)
         self._logs = Logs(self._objects, conn.home.container_logs if conn.home else None)
 
     # -- identity ------------------------------------------------------------------------------------------
@@ -140,16 +142,17 @@ class Client:
                         annotations: dict[str, str] | None = None, labels: dict[str, str] | None = None,
                         requirements: builtins.list[str] | None = None, cluster_local: bool = False, wait: bool = True,
                         namespace: str | None = None, progress: Callable[[str], None] | None = None) -> Deployment:
-        """Package `source` and create or update the Service `name` with kn's flag semantics; an unchanged
-        source and flags make no new revision (`Deployment.created` is False)."""
+        """Build `source` (a TaskRun, see `client.builds`) and create or update the Service `name` with kn's flag
+        semantics; an unchanged source and flags make no new revision (`Deployment.created` is False). Build
+        log lines (pip's included) go to `progress` as they come."""
         home = self._conn.home
         if home is None:
-            raise KnativeError("deploy_function needs the embedded plane (functions are packaged into its "
-                               "artifact store)", reason="NotSupported",
+            raise KnativeError("deploy_function needs the embedded plane (its built-in builder turns the source "
+                               "into an image)", reason="NotSupported",
                                hint="on a cluster, build an image and apply() a Service that runs it")
         ns = self._ns(namespace)
-        image = package(source, name=name, namespace=ns, handler=handler, requirements=requirements,
-                        store=home.artifacts)
+        image = self._builds.build_function(name, source, namespace=ns, handler=handler,
+                                            requirements=requirements or (), log=progress)
         spec = FunctionSpec(image=image, env=env, scale_min=scale_min, scale_max=scale_max, scale_init=scale_init,
                             scale_target=scale_target, scale_metric=scale_metric, scale_window=scale_window,
                             concurrency_limit=concurrency_limit, timeout=timeout, annotations=annotations,

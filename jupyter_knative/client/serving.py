@@ -11,7 +11,6 @@ the template only: Knative refuses them on a Service); `--cluster-local` → the
 from __future__ import annotations
 
 import copy
-import inspect
 import random
 import re
 import time
@@ -333,20 +332,3 @@ def _deployment(svc: dict[str, Any], namespace: str, action: str, created: bool,
     return Deployment(name=svc["metadata"]["name"], namespace=namespace, url=status.get("url"), revision=rev,
                       created=created, action=action, ready_seconds=elapsed, traffic=list(status.get("traffic") or []),
                       service=svc)
-
-
-def package(source: str, *, name: str, namespace: str, handler: str | None, requirements: Sequence[str] | None,
-            store: Any) -> str:
-    """The function's image reference: its content-addressed artifact in the plane's store."""
-    from jupyter_knative.runtime.artifacts import package_function
-
-    kwargs: dict[str, Any] = {"name": name, "namespace": namespace, "entrypoint": handler, "store": store}
-    if requirements:
-        if "requirements" not in inspect.signature(package_function).parameters:
-            raise KnativeError("requirements= is not supported by this version's function runtime",
-                               reason="NotSupported", hint="import what the plane's Python already has")
-        kwargs["requirements"] = list(requirements)
-    try:
-        return package_function(source, **kwargs)
-    except ValueError as e:
-        raise KnativeError(str(e), reason="Invalid", hint="fix the cell and run it again") from None

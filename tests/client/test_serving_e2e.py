@@ -49,8 +49,14 @@ def test_deploy_create_unchanged_changed(client: Client, namespace: str) -> None
     assert (first.action, first.created, first.revision) == ("created", True, "fn-00001")
     assert first.url == f"http://fn.{namespace}.svc.cluster.local"
     assert str(first) == f"Service 'fn' created to latest revision 'fn-00001' is available at URL:\n{first.url}"
-    assert lines[0] == f"Creating service 'fn' in namespace '{namespace}':" and lines[-1].endswith("Ready to serve.")
+    assert lines[0].startswith(f"Building 'fn' in namespace '{namespace}' (taskrun fn-build-")
+    assert any("Built dev.local/" in line for line in lines)  # the builder's log, as it ran
+    assert f"Creating service 'fn' in namespace '{namespace}':" in lines and lines[-1].endswith("Ready to serve.")
     assert first.ready_seconds is not None and first.traffic[0]["revisionName"] == "fn-00001"
+    builds = client.list("taskruns")
+    assert [b["metadata"]["name"][:9] for b in builds] == ["fn-build-"]  # the build is a TaskRun anyone can see
+    image = client.get("ksvc", "fn")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == next(r["value"] for r in builds[0]["status"]["results"] if r["name"] == "IMAGE_URL")
     same = client.deploy_function("fn", echo(1))
     assert (same.action, same.created, same.revision) == ("unchanged", False, "fn-00001")
     assert str(same) == f"Service 'fn' with latest revision 'fn-00001' (unchanged) is available at URL:\n{same.url}"
@@ -273,3 +279,20 @@ def test_invoke_through_a_kubeconfig_client(plane: Plane, namespace: str, client
     kube = Client(kubeconfig=plane.kubeconfig, namespace=namespace)
     assert kube.backend == "kubernetes" and kube.home is not None
     assert kube.invoke("fn").json()["version"] == 1
+
+
+def test_requirements_are_built_into_the_function(client: Client, plane: Plane) -> None:
+    from ..runtime.test_deps import make_wheel
+
+    # the plane's wheel cache stands in for the package index: the build needs no network
+    make_wheel(plane.home / "artifacts" / "wheels", "jkn-e2e-greeting", "1.0",
+               {"jkn_e2e_greeting.py": "GREETING = 'hello from a dependency'\n"})
+    source = "import jkn_e2e_greeting\n\ndef handler(request):\n    return jkn_e2e_greeting.GREETING\n"
+    lines: list[str] = []
+    client.deploy_function("withdeps", source, requirements=["jkn-e2e-greeting==1.0"], progress=lines.append)
+    assert client.invoke("withdeps").text == "hello from a dependency"
+    assert any("jkn-e2e-greeting" in line or "jkn_e2e_greeting" in line for line in lines), lines  # pip's log
+    with pytest.raises(KnativeError) as err:
+        client.deploy_function("nodeps", source.replace("jkn_e2e_greeting", "jkn_missing_pkg"),
+                               requirements=["jkn-missing-pkg-4f2a==9.9"])
+    assert err.value.reason == "BuildFailed" and "jkn-missing-pkg-4f2a" in str(err.value)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ...api.registry import ResourceType
 from ...api.status import Conflict, NotFound
+from ...build.pods import is_step_pod
 from ...dataplane.replicas import ContainerSpec, PodRef, ReplicaRuntime, StartError, process_usage
 from ...dataplane.routing import RevisionKey
 from ...store import Store
@@ -145,6 +146,8 @@ class ReplicaSetController:
             if replica is not None:
                 self.replicas.pop(key, None)
                 self._terminate(key, replica, 0.0)
+            return None
+        if is_step_pod(pod):  # a build's pod: its steps run in the build executor, not as a replica
             return None
         if replica is None or replica.uid != pod["metadata"]["uid"]:
             restarts = _restart_count(pod)

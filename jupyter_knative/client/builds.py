@@ -1,0 +1,159 @@
+"""A function cell's build, as a Tekton TaskRun: what `%%knative service` and `deploy_function` run.
+
+The source (and its requirements) goes to the plane as a ConfigMap; a TaskRun mounts it as the workspace
+`source` and runs one step with the Kaniko executor image, which the embedded plane serves with its built-in
+Python-function builder. The step writes the image it produced to the results `IMAGE_DIGEST` and `IMAGE_URL`,
+and the Service then runs `IMAGE_URL`. Both objects are named after the function and a hash of what is built, so
+building an unchanged cell again finds the finished TaskRun and reuses its image; every build stays visible
+with `kubectl get taskruns` and its log with `kubectl logs <taskrun>-pod -c step-build`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import KnativeError
+from .objects import Objects
+
+__all__ = ["BUILDER_IMAGE", "Builds", "build_objects"]
+
+BUILDER_IMAGE = "gcr.io/kaniko-project/executor:latest"
+FUNCTION_LABEL = "jupyter-knative.dev/function"
+STEP = "build"
+
+
+def _digest(source: str, handler: str | None, requirements: Sequence[str]) -> str:
+    canonical = json.dumps({"source": source, "handler": handler or "", "requirements": list(requirements)},
+                           sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+def build_objects(name: str, namespace: str, source: str, *, handler: str | None = None,
+                  requirements: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ConfigMap holding the source and the TaskRun that builds it (pure)."""
+    digest = _digest(source, handler, requirements)
+    run = f"{name}-build-{digest}"
+    labels = {FUNCTION_LABEL: name}
+    files = {"main.py": source}
+    if requirements:
+        files["requirements.txt"] = "".join(f"{line}\n" for line in requirements)
+    source_name = f"{name}-source-{digest}"
+    config_map: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
+                                  "metadata": {"name": source_name, "namespace": namespace, "labels": labels},
+                                  "data": files}
+    args = ["--context=$(workspaces.source.path)", f"--destination=dev.local/{namespace}/{name}",
+            "--digest-file=$(results.IMAGE_DIGEST.path)",
+            "--image-name-with-digest-file=$(results.IMAGE_URL.path)"]
+    if handler:
+        args.append(f"--build-arg=ENTRYPOINT={handler}")
+    task_run = {
+        "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+        "metadata": {"name": run, "namespace": namespace, "labels": labels},
+        "spec": {
+            "workspaces": [{"name": "source", "configMap": {"name": source_name}}],
+            "taskSpec": {
+                "workspaces": [{"name": "source", "description": "the function's source"}],
+                "results": [{"name": "IMAGE_DIGEST", "description": "the image's digest"},
+                            {"name": "IMAGE_URL", "description": "the image, by digest"}],
+                "steps": [{"name": STEP, "image": BUILDER_IMAGE, "args": args}],
+            },
+        },
+    }
+    return config_map, task_run
+
+
+class Builds:
+    def __init__(self, objects: Objects) -> None:
+        self.objects = objects
+
+    def build_function(self, name: str, source: str, *, namespace: str, handler: str | None = None,
+                       requirements: Sequence[str] = (), timeout: float = 600,
+                       log: Callable[[str], None] | None = None) -> str:
+        """The image reference of the built function (reusing an earlier build of the same input)."""
+        from jupyter_knative.runtime.artifacts import check_function
+
+        try:  # mistakes in the cell are told at once, before any build
+            check_function(source, name=name, namespace=namespace, entrypoint=handler)
+        except ValueError as e:
+            raise KnativeError(str(e), reason="Invalid", hint="fix the cell and run it again") from None
+        config_map, task_run = build_objects(name, namespace, source, handler=handler, requirements=requirements)
+        run = task_run["metadata"]["name"]
+        existing = self.objects.find(self.objects.info("taskruns.tekton.dev"), run, namespace)
+        if existing is not None and _succeeded(existing) == "True":
+            if log is not None:
+                log(f"Reusing the build of '{name}' (taskrun {run})")
+            return _image(existing, run)
+        if existing is not None and _succeeded(existing) == "False":  # a failed build: try again
+            self.objects.delete("taskruns.tekton.dev", run, namespace, wait=True)
+            existing = None
+        if self.objects.find(self.objects.info("configmaps"), config_map["metadata"]["name"], namespace) is None:
+            self.objects.create("configmaps", config_map, namespace)
+        if existing is None:
+            self.objects.create("taskruns.tekton.dev", task_run, namespace)
+        done = threading.Event()
+        pump = None
+        if log is not None:
+            log(f"Building '{name}' in namespace '{namespace}' (taskrun {run}):")
+            pump = threading.Thread(target=self._stream_log, args=(run, namespace, log, done), daemon=True,
+                                    name=f"knative-build-log-{run}")
+            pump.start()
+        try:
+            finished = self.objects.wait("taskruns.tekton.dev", run, condition="Succeeded", timeout=timeout,
+                                         namespace=namespace)
+        except KnativeError as e:
+            tail = self._log_tail(run, namespace)
+            raise KnativeError(f"building '{name}' failed: {e}" + (f"\n{tail}" if tail else ""),
+                               reason="BuildFailed",
+                               hint=f"kubectl logs {run}-pod -c step-{STEP} -n {namespace}") from None
+        finally:
+            done.set()
+            if pump is not None:
+                pump.join(timeout=5)
+        return _image(finished, run)
+
+    def _log_path(self, run: str, namespace: str) -> str:
+        return f"/api/v1/namespaces/{namespace}/pods/{run}-pod/log"
+
+    def _stream_log(self, run: str, namespace: str, log: Callable[[str], None], done: threading.Event) -> None:
+        """The step's log lines as they come; waits for the pod to exist, stops when the build is over."""
+        sent = 0
+        while True:
+            try:
+                for i, raw in enumerate(self.objects.conn.stream_lines(
+                        self._log_path(run, namespace), query=[("container", f"step-{STEP}"), ("follow", "true")])):
+                    if i >= sent:
+                        log(raw.decode("utf-8", "replace"))
+                        sent += 1
+            except KnativeError:
+                pass  # not started yet, or gone: look again
+            if done.wait(0.1):
+                return
+
+    def _log_tail(self, run: str, namespace: str, lines: int = 20) -> str:
+        try:
+            text = self.objects.conn.request_raw("GET", self._log_path(run, namespace),
+                                                 query=[("container", f"step-{STEP}"), ("tailLines", str(lines))],
+                                                 accept="*/*")
+        except KnativeError:
+            return ""
+        return text.decode("utf-8", "replace").rstrip()
+
+
+def _succeeded(obj: dict[str, Any]) -> str:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Succeeded":
+            return str(cond.get("status"))
+    return "Unknown"
+
+
+def _image(task_run: dict[str, Any], run: str) -> str:
+    results = {r.get("name"): r.get("value") for r in (task_run.get("status") or {}).get("results") or []}
+    image = str(results.get("IMAGE_URL") or "").strip()
+    if not image:
+        raise KnativeError(f"build {run} succeeded but wrote no IMAGE_URL result", reason="BuildFailed",
+                           hint=f"kubectl describe taskrun {run}")
+    return image
