@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -94,44 +95,47 @@ class Builds:
             self.objects.create("configmaps", config_map, namespace)
         if existing is None:
             self.objects.create("taskruns.tekton.dev", task_run, namespace)
-        done = threading.Event()
-        pump = None
-        if log is not None:
-            log(f"Building '{name}' in namespace '{namespace}' (taskrun {run}):")
-            pump = threading.Thread(target=self._stream_log, args=(run, namespace, log, done), daemon=True,
-                                    name=f"knative-build-log-{run}")
-            pump.start()
+        echo = _Echo(log) if log is not None else None
+        if echo is not None:
+            echo.log(f"Building '{name}' in namespace '{namespace}' (taskrun {run}):")
+            threading.Thread(target=self._stream_log, args=(run, namespace, echo), daemon=True,
+                             name=f"knative-build-log-{run}").start()
         try:
             finished = self.objects.wait("taskruns.tekton.dev", run, condition="Succeeded", timeout=timeout,
                                          namespace=namespace)
         except KnativeError as e:
+            if echo is not None:
+                echo.finish(self._log_text(run, namespace))
             tail = self._log_tail(run, namespace)
             raise KnativeError(f"building '{name}' failed: {e}" + (f"\n{tail}" if tail else ""),
                                reason="BuildFailed",
                                hint=f"kubectl logs {run}-pod -c step-{STEP} -n {namespace}") from None
-        finally:
-            done.set()
-            if pump is not None:
-                pump.join(timeout=5)
+        if echo is not None:  # what the stream has not shown yet, at once (no waiting for it to catch up)
+            echo.finish(self._log_text(run, namespace))
         return _image(finished, run)
 
     def _log_path(self, run: str, namespace: str) -> str:
         return f"/api/v1/namespaces/{namespace}/pods/{run}-pod/log"
 
-    def _stream_log(self, run: str, namespace: str, log: Callable[[str], None], done: threading.Event) -> None:
+    def _stream_log(self, run: str, namespace: str, echo: _Echo) -> None:
         """The step's log lines as they come; waits for the pod to exist, stops when the build is over."""
-        sent = 0
-        while True:
+        while not echo.done:
             try:
                 for i, raw in enumerate(self.objects.conn.stream_lines(
                         self._log_path(run, namespace), query=[("container", f"step-{STEP}"), ("follow", "true")])):
-                    if i >= sent:
-                        log(raw.decode("utf-8", "replace"))
-                        sent += 1
+                    if not echo.line(i, raw.decode("utf-8", "replace")):
+                        return
             except KnativeError:
                 pass  # not started yet, or gone: look again
-            if done.wait(0.1):
-                return
+            time.sleep(0.05)
+
+    def _log_text(self, run: str, namespace: str) -> list[str]:
+        try:
+            text = self.objects.conn.request_raw("GET", self._log_path(run, namespace),
+                                                 query=[("container", f"step-{STEP}")], accept="*/*")
+        except KnativeError:
+            return []
+        return text.decode("utf-8", "replace").splitlines()
 
     def _log_tail(self, run: str, namespace: str, lines: int = 20) -> str:
         try:
@@ -141,6 +145,33 @@ class Builds:
         except KnativeError:
             return ""
         return text.decode("utf-8", "replace").rstrip()
+
+
+class _Echo:
+    """Build log lines to the caller exactly once, from the live stream or, at the end, from the whole log."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.sent = 0
+        self.done = False
+        self.lock = threading.Lock()
+
+    def line(self, index: int, text: str) -> bool:
+        """Show line `index` unless already shown; False once the build is over (stop streaming)."""
+        with self.lock:
+            if self.done:
+                return False
+            if index >= self.sent:
+                self.log(text)
+                self.sent = index + 1
+            return True
+
+    def finish(self, lines: Sequence[str]) -> None:
+        with self.lock:
+            for text in lines[self.sent:]:
+                self.log(text)
+            self.sent = max(self.sent, len(lines))
+            self.done = True
 
 
 def _succeeded(obj: dict[str, Any]) -> str:

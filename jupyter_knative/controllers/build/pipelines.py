@@ -28,6 +28,7 @@ from ...api.serving.goformat import Duration, parse_duration
 from ...api.status import AlreadyExists, Conflict, NotFound
 from ...store import Store
 from ..runtime import Controller, Manager, ObjectKey, Result, watch_objects, watch_owned
+from .tekton_spec import param_replacements
 from .tekton_status import set_condition
 
 __all__ = ["Counts", "PipelineRunController", "child_name", "condition_message"]
@@ -239,18 +240,7 @@ class PipelineRunController:
 
     def _replacements(self, pr: _Obj, values: Mapping[str, Any], children: Mapping[str, _Obj | None],
                       pipeline_name: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-        strings: dict[str, str] = {}
-        arrays: dict[str, list[str]] = {}
-        for name, value in values.items():
-            if isinstance(value, list):
-                s, a = tv.array_replacements("params", name, [str(v) for v in value])
-                strings.update(s)
-                arrays.update(a)
-            elif isinstance(value, dict):
-                for k, v in value.items():
-                    strings.update(dict.fromkeys(tv.keys("params", f"{name}.{k}"), str(v)))
-            else:
-                strings.update(dict.fromkeys(tv.keys("params", name), str(value)))
+        strings, arrays = param_replacements(values)
         meta = pr["metadata"]
         strings.update({"context.pipelineRun.name": meta["name"], "context.pipelineRun.namespace": meta["namespace"],
                         "context.pipelineRun.uid": meta["uid"], "context.pipeline.name": pipeline_name})

@@ -112,7 +112,8 @@ def _param_values(specs: list[_Obj], params: list[_Obj], task_name: str) -> dict
     return {**{k: v for k, v in given.items() if v is not None}, **values}
 
 
-def _replacements(values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
+def param_replacements(values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """`$(params.…)` substitutions for these values: strings, arrays (`[*]` and by index) and object keys."""
     strings: dict[str, str] = {}
     arrays: dict[str, list[str]] = {}
     for name, value in values.items():
@@ -181,7 +182,7 @@ def plan_task_run(task_run: _Obj, spec: _Obj, task_name: str = "") -> TaskPlan:
     """The run of `task_run` with the task spec `spec` (from its taskRef, or its own taskSpec)."""
     run_spec = task_run.get("spec") or {}
     values = _param_values(list(spec.get("params") or []), list(run_spec.get("params") or []), task_name)
-    strings, arrays = _replacements(values)
+    strings, arrays = param_replacements(values)
     strings.update(_context(task_run, task_name))
     workspaces, ws_strings = _workspaces(spec, task_run)
     strings.update(ws_strings)
