@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -20,6 +21,8 @@ from .resources import NOT_FOUND_MESSAGE, ResourceAPI
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RecentDeliveries = Callable[[str | None], list[dict[str, Any]]]
+RECENT_PATH = "/debug/eventing/recent"
 # Paths anyone may read, as kube-apiserver's system:public-info-viewer role allows.
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 
@@ -60,9 +63,12 @@ def _json(body: bytes, content_type: str = "application/json") -> web.Response:
 
 
 class APIServer:
-    def __init__(self, api: ResourceAPI, metrics: Callable[[], bytes] | None = None) -> None:
+    def __init__(self, api: ResourceAPI, metrics: Callable[[], bytes] | None = None,
+                 recent: RecentDeliveries | None = None) -> None:
         self.api = api
         self.metrics = metrics
+        self.recent = recent
+        """The eventing plane's last deliveries per subscriber, served at RECENT_PATH (the plane's own API)."""
         self.discovery = Discovery(api.registry)
         self.openapi = OpenAPI(api.registry)
         self.ready = True
@@ -80,6 +86,9 @@ class APIServer:
             return _json(self.discovery.version)
         if path == "/metrics" and self.metrics is not None:
             return web.Response(body=self.metrics(), headers={"Content-Type": "text/plain; version=0.0.4"})
+        if path == RECENT_PATH and self.recent is not None:
+            items = self.recent(request.query.get("namespace") or None)
+            return _json(orjson.dumps({"kind": "RecentDeliveries", "items": items}))
         if path.startswith("/openapi/"):
             return self._openapi(request, path)
         if path in ("/api", "/apis"):

@@ -103,7 +103,8 @@ class Daemon:
         steps = StepRunner(artifacts=self.home.artifacts, logs=self.home.container_logs, clock=clock)
         builds = new_build(manager, steps, workspaces=self.home.root / "builds")
         server = APIServer(ResourceAPI(store, clock=clock.now, log_source=_logs(steps, runtime)),
-                           metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text() + events.metrics_text())
+                           metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text() + events.metrics_text(),
+                           recent=events.recent)
         runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
                                shutdown_timeout=2.0)
         await runner.setup()

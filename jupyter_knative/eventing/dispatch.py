@@ -32,6 +32,7 @@ from .delivery import dead_letter_extensions, is_retryable
 from .metrics import DEAD_LETTERED, DELIVERED, FAILED, RETRIED, FlowLabels, Metrics
 from .model import ChannelInfo, SubscriberInfo
 from .queue import PHASE_DLS, PHASE_REPLY, PHASE_SUBSCRIBER, Journal, StoredDelivery
+from .recent import RecentLog, entry, to_dicts
 from .routes import BROKER_FILTER_HOST, BROKER_INGRESS_HOST, Kind, classify_url
 
 __all__ = ["Dispatcher", "FanOut", "Outcome", "Transport"]
@@ -100,8 +101,8 @@ class FanOut:
 
 
 class _Delivery:
-    __slots__ = ("attempt", "dropped", "errinfo", "event", "event_id", "group", "headers", "id", "phase", "reply",
-                 "reply_id", "timer")
+    __slots__ = ("attempt", "code", "dropped", "errinfo", "event", "event_id", "group", "headers", "id", "phase",
+                 "reply", "reply_id", "timer", "tries")
 
     def __init__(self, row_id: int, event_id: int, event: CloudEvent, headers: TextHeaders) -> None:
         self.id = row_id
@@ -116,6 +117,13 @@ class _Delivery:
         self.group: FanOut | None = None
         self.dropped = False
         self.timer: asyncio.TimerHandle | None = None
+        self.tries = 0
+        """Attempts at the subscriber, kept once the delivery moves on to the reply or dead letter hop."""
+        self.code: int | None = None
+        """The subscriber's last answer, kept likewise."""
+
+    def leave_subscriber(self, code: int | None) -> None:
+        self.tries, self.code = self.attempt + 1, code
 
 
 class _Queue:
@@ -128,6 +136,7 @@ class _Queue:
         self.uid = uid
         self.sub: SubscriberInfo | None = None
         self.flow: list[int] = [0, 0, 0, 0]
+        self.recent = RecentLog(FlowLabels(namespace, channel, uid))
         self.pending: dict[int, _Delivery] = {}
         self.ready: deque[_Delivery] = deque()
         self.in_flight = 0
@@ -135,6 +144,7 @@ class _Queue:
     def configure(self, sub: SubscriberInfo | None, labels: FlowLabels) -> None:
         self.sub = sub
         self.flow = self.dispatcher.metrics.flow(labels)
+        self.recent.labels = labels
         self.pump()
 
     def add(self, delivery: _Delivery, wait: float = 0.0) -> None:
@@ -164,6 +174,14 @@ class _Queue:
                 continue
             self.in_flight += 1
             dispatcher.spawn(self, delivery)
+
+    def record(self, d: _Delivery, outcome: int, code: int | None = None, *, count: bool = True) -> None:
+        """Count the outcome (unless already counted) and keep the delivery among the subscriber's recent ones."""
+        if count:
+            self.flow[outcome] += 1
+        if d.phase == PHASE_SUBSCRIBER:
+            d.leave_subscriber(code)
+        self.recent.entries.append(entry(self.dispatcher.wall(), d.event, outcome, d.code, d.tries))
 
     def finished(self, delivery: _Delivery, ok: bool) -> None:
         self.pending.pop(delivery.id, None)
@@ -285,6 +303,10 @@ class Dispatcher:
     def pending(self) -> int:
         return sum(len(queue.pending) for queue in self.queues.values())
 
+    def recent(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The last finished deliveries of each current subscriber (in `namespace`), oldest first."""
+        return to_dicts((queue.recent for queue in self.queues.values()), namespace)
+
     # delivering
 
     def spawn(self, queue: _Queue, delivery: _Delivery) -> None:
@@ -328,26 +350,29 @@ class Dispatcher:
     def _hop_gone(self, queue: _Queue, d: _Delivery) -> bool:
         """The reply or dead letter URL was removed while the hop was pending."""
         if d.phase == PHASE_REPLY:
-            queue.flow[DELIVERED] += 1
+            queue.record(d, DELIVERED)
             queue.finished(d, True)
         else:
+            if d.phase == PHASE_DLS:
+                queue.record(d, FAILED, count=False)  # counted when the subscriber failed
             queue.finished(d, False)
         return False
 
     def _succeeded(self, queue: _Queue, d: _Delivery, sub: SubscriberInfo, out: Outcome) -> bool:
         if d.phase == PHASE_DLS:
-            queue.flow[DEAD_LETTERED] += 1
+            queue.record(d, DEAD_LETTERED)
             queue.finished(d, True)
             return False
         if d.phase == PHASE_SUBSCRIBER and sub.reply_uri is not None:
             reply = out.reply if out.parsed else _reply_of(out)
             if reply is not None:
+                d.leave_subscriber(out.status)
                 d.phase, d.attempt, d.reply = PHASE_REPLY, 0, reply
                 if not self.transport.is_internal(sub.reply_uri):
                     d.reply_id = self.journal.to_reply(d.id, to_bytes(reply), d.headers)
                 return True
         if not out.filtered:
-            queue.flow[DELIVERED] += 1
+            queue.record(d, DELIVERED, out.status)
         queue.finished(d, True)
         return False
 
@@ -370,14 +395,18 @@ class Dispatcher:
             assert d.errinfo is not None
             log.error("unable to complete request to either %s (%s) or %s (%s)", d.errinfo["dest"],
                       d.errinfo["error"], url, out.describe())
+            queue.record(d, FAILED, count=False)  # counted when the subscriber failed
             queue.finished(d, False)
             return False
-        queue.flow[FAILED] += 1
         dest, body = _error_destination(url, out)
         if sub.dead_letter_uri is None:
             log.warning("failed to deliver event %s to %s: %s", d.event.get("id"), dest, out.describe())
+            queue.record(d, FAILED, out.status)
             queue.finished(d, False)
             return False
+        queue.flow[FAILED] += 1  # the recent entry waits for the dead letter sink's answer
+        if d.phase == PHASE_SUBSCRIBER:
+            d.leave_subscriber(out.status)
         d.errinfo = {"ext": dead_letter_extensions(dest, out.status, body), "dest": dest, "error": out.describe()}
         self.journal.to_dead_letter(d.id, d.reply_id, d.errinfo)
         d.phase, d.attempt, d.reply, d.reply_id = PHASE_DLS, 0, None, None

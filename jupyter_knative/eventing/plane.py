@@ -169,3 +169,11 @@ class EventingPlane:
     def pending(self) -> int:
         """Deliveries not finished yet."""
         return self.dispatcher.pending()
+
+    def recent(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The last deliveries (up to 20) of every trigger and channel subscription, in `namespace` or all,
+        oldest first: `id`, `type`, `source`, `subject`, `time` of the event; `outcome` (delivered, failed,
+        dead_lettered), `response_code` (the subscriber's last answer; None without one), `attempts` (at the
+        subscriber; 0 when unknown after a restart) and `at` (when it finished); and whose: `namespace`,
+        `channel`, `subscription_uid`, `subscription_name`, `broker`, `trigger`."""
+        return self.dispatcher.recent(namespace)
