@@ -29,6 +29,9 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 Query = Sequence[tuple[str, str]]
 Backend = Literal["embedded", "kubernetes"]
 
+POOL_SIZE = 32
+"""Connections kept per server: live widgets hold one watch per kind (a dozen for the event flow) at once."""
+
 
 def plane_home_of(kubeconfig: Path) -> PlaneHome | None:
     """The plane home a kubeconfig belongs to, when a plane wrote it (its directory holds the token and CA)."""
@@ -55,12 +58,16 @@ class Connection:
 
     @classmethod
     def for_kubeconfig(cls, kubeconfig: str | Path | None, context: str | None) -> Connection:
-        from kubernetes import config
+        from kubernetes import client, config
 
         path = Path(kubeconfig).expanduser() if kubeconfig is not None else _default_kubeconfig()
         try:
-            api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=str(path) if path else None, context=context, persist_config=False)
+            configuration = client.Configuration()
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(path) if path else None, context=context, client_configuration=configuration,
+                persist_config=False)
+            configuration.connection_pool_maxsize = POOL_SIZE
+            api = client.ApiClient(configuration)
             contexts, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
                 config_file=str(path) if path else None)
         except (config.ConfigException, OSError, TypeError, ValueError) as e:
@@ -108,6 +115,7 @@ class Connection:
         configuration.api_key = {"BearerToken": creds.token}
         configuration.api_key_prefix = {"BearerToken": "Bearer"}
         configuration.retries = 1
+        configuration.connection_pool_maxsize = POOL_SIZE
         return client.ApiClient(configuration)
 
     @property

@@ -150,11 +150,20 @@ def send(ctx: Context, a: argparse.Namespace) -> Any:
                            id=a.id, extensions=a.extension or None, namespace=a.namespace)
 
 
-def logs(ctx: Context, a: argparse.Namespace) -> out.Text:
+def logs(ctx: Context, a: argparse.Namespace) -> Any:
+    if getattr(a, "widget", False):
+        return log_widget(ctx, a)
     found = ctx.client.logs(a.name, revision=a.revision, follow=a.follow, tail=a.tail, namespace=a.namespace)
     if isinstance(found, str):
         return out.Text(found)
     return out.Text("".join(_follow(found, a.timeout)))
+
+
+def log_widget(ctx: Context, a: argparse.Namespace) -> Any:
+    """`%knative logs NAME --widget`: the service's logs followed in a `LogView`."""
+    from jupyter_knative.widgets.logview import LogView
+
+    return LogView.for_service(a.name, client=ctx.client, namespace=a.namespace, revision=a.revision, tail=a.tail)
 
 
 def _follow(lines: Iterator[str], timeout: float | None) -> list[str]:
@@ -187,12 +196,24 @@ def _follow(lines: Iterator[str], timeout: float | None) -> list[str]:
     return seen
 
 
-def traffic(ctx: Context, a: argparse.Namespace) -> out.ServiceView:
+def traffic(ctx: Context, a: argparse.Namespace) -> Any:
+    if getattr(a, "widget", False):
+        return traffic_widget(ctx, a)
     client = ctx.client
     if not (a.assignments or a.tags or a.untag):
         return out.ServiceView(client.get("ksvc", a.name, namespace=a.namespace))
     return _update(f"traffic {a.name}", lambda: client.traffic(a.name, a.assignments, tags=a.tags, untag=a.untag,
                                                                 namespace=a.namespace))
+
+
+def traffic_widget(ctx: Context, a: argparse.Namespace) -> Any:
+    """`%knative traffic NAME --widget`: the `TrafficSplit` editor."""
+    if a.assignments or a.tags or a.untag:
+        raise UsageError(f"%knative traffic {a.name} --widget: the widget edits the split itself; leave out "
+                         "REF=PERCENT, --tag and --untag (or --widget)")
+    from jupyter_knative.widgets.traffic import TrafficSplit
+
+    return TrafficSplit(a.name, client=ctx.client, namespace=a.namespace)
 
 
 def tag(ctx: Context, a: argparse.Namespace) -> out.ServiceView:
@@ -300,8 +321,19 @@ def delete(ctx: Context, a: argparse.Namespace) -> out.Text:
     return out.Text(f"{kind} '{a.name}' successfully deleted{where}.")
 
 
-def events(ctx: Context, a: argparse.Namespace) -> out.EventList:
+def events(ctx: Context, a: argparse.Namespace) -> Any:
+    if getattr(a, "flow", False):
+        if a.name:
+            raise UsageError(f"%knative events --flow shows the whole namespace: drop {a.name!r}, or leave out "
+                             "--flow for that object's Kubernetes events")
+        return flow(ctx, a)
     return out.EventList(ctx.client.events(a.name, namespace=a.namespace))
+
+
+def flow(ctx: Context, a: argparse.Namespace) -> Any:
+    from jupyter_knative.widgets.eventflow import EventFlow
+
+    return EventFlow(client=ctx.client, namespace=a.namespace)
 
 
 def export(ctx: Context, a: argparse.Namespace) -> out.Text:
@@ -312,8 +344,14 @@ def export(ctx: Context, a: argparse.Namespace) -> out.Text:
 
 
 def dashboard(ctx: Context, a: argparse.Namespace) -> Any:
-    raise UsageError(f"%knative dashboard {a.name}: the dashboard arrives with the widgets, which are not "
-                     "available yet\nhint: %knative get pods and %knative events show replicas and what happened")
+    """The live dashboard of a service that exists (an unknown name fails with the server's message and the
+    services there are); it runs until closed (`.close()` on the value) or the kernel stops."""
+    from jupyter_knative.widgets.dashboard import Dashboard
+
+    client = ctx.client
+    namespace = a.namespace or client.namespace
+    client.get("ksvc", a.name, namespace=namespace)
+    return Dashboard(a.name, client=client, namespace=namespace)
 
 
 # --- the backend -------------------------------------------------------------------------------------
@@ -356,6 +394,6 @@ def status(ctx: Context, a: argparse.Namespace) -> out.Record:
 HANDLERS: Mapping[str, Handler] = {
     "service": service, "apply": apply, "get": get, "describe": describe, "delete": delete, "logs": logs,
     "invoke": invoke, "send": send, "load": load, "traffic": traffic, "tag": tag, "scale": scale, "wait": wait,
-    "events": events, "export": export, "dashboard": dashboard, "backend": backend, "up": up, "down": down,
-    "status": status,
+    "events": events, "flow": flow, "export": export, "dashboard": dashboard, "backend": backend, "up": up,
+    "down": down, "status": status,
 }

@@ -44,7 +44,8 @@ COMMANDS: dict[str, str] = {
     "tag": "tag revisions (kn service update --tag/--untag)",
     "scale": "set a service's minimum and maximum scale",
     "wait": "wait for a resource's condition (default Ready)",
-    "events": "list events, of one object or of the namespace",
+    "events": "list events, of one object or of the namespace (--flow: the live event flow)",
+    "flow": "live event flow of the namespace: sources → brokers, channels → triggers, subscriptions → subscribers",
     "export": "every object of the namespace as YAML that apply round-trips",
     "dashboard": "live dashboard of a service",
     "backend": "show or switch the backend: embedded, or kubernetes [--context C]",
@@ -332,6 +333,9 @@ def _logs(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (interrupt to stop)")
     p.add_argument("--tail", type=_count, metavar="N", help="only the last N lines")
     p.add_argument("--timeout", type=parse_duration, metavar="DURATION", help="stop following after DURATION")
+    # absent unless given, so the parsed arguments of a plain `logs` stay as they were
+    p.add_argument("--widget", action="store_true", default=argparse.SUPPRESS,
+                   help="follow in a live log widget (with a Stop button) instead of printing")
     _namespace(p)
 
 
@@ -389,6 +393,8 @@ def _traffic(p: argparse.ArgumentParser) -> None:
                    help="tag a revision (TAG alone: @latest) (repeatable)")
     p.add_argument("--untag", type=_words, action="append", default=[], metavar="TAG",
                    help="remove a tag (repeatable)")
+    p.add_argument("--widget", action="store_true", default=argparse.SUPPRESS,
+                   help="edit the split with sliders (sum held at 100), preview, apply")
     _namespace(p)
 
 
@@ -416,6 +422,13 @@ def _wait(p: argparse.ArgumentParser) -> None:
 
 def _events(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", help="only this object's events")
+    # absent unless given, so the parsed arguments of a plain `events` stay as they were
+    p.add_argument("--flow", action="store_true", default=argparse.SUPPRESS,
+                   help="show the live event-flow widget of the namespace instead (as %%knative flow)")
+    _namespace(p)
+
+
+def _flow(p: argparse.ArgumentParser) -> None:
     _namespace(p)
 
 
@@ -448,7 +461,7 @@ def _help_parser(p: argparse.ArgumentParser) -> None:
 _BUILDERS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "service": _service, "apply": _apply, "get": _get, "describe": _kind_name, "delete": _delete, "logs": _logs,
     "invoke": _invoke, "send": _send, "load": _load, "traffic": _traffic, "tag": _tag, "scale": _scale,
-    "wait": _wait, "events": _events, "export": _export, "dashboard": _dashboard, "backend": _backend,
+    "wait": _wait, "events": _events, "flow": _flow, "export": _export, "dashboard": _dashboard, "backend": _backend,
     "up": _nothing, "down": _nothing, "status": _nothing, "help": _help_parser,
 }
 

@@ -325,9 +325,7 @@ def test_knative_errors_become_usage_errors_with_the_hint(shell: InteractiveShel
     assert e.value.__cause__ is None and e.value.__suppress_context__
 
 
-def test_dashboard_and_unknown_commands(shell: InteractiveShell, fake: FakeClient) -> None:
-    with pytest.raises(UsageError, match="the dashboard arrives with the widgets"):
-        line(shell, "dashboard hello")
+def test_unknown_commands(shell: InteractiveShell, fake: FakeClient) -> None:
     with pytest.raises(UsageError, match="unknown command 'deploy'"):
         line(shell, "deploy x")
 
