@@ -30,6 +30,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension (`jupyter_knative.server`); enabled by the wheel's jupyter-config."""
+    return [{"module": "jupyter_knative.server"}]
+
+
 def load_ipython_extension(shell: Any) -> None:
     from .notebook import load_ipython_extension
 
