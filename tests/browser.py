@@ -99,11 +99,22 @@ def chromium_page() -> Iterator[Any]:
 
 
 def run_all_cells(page: Any) -> None:
-    """Run every cell of the open notebook, as the Run menu's "Run All Cells" does."""
+    """Run every cell of the open notebook, as the Run menu's "Run All Cells" does. The notebook is made the
+    active widget first (the menu item is disabled otherwise), and the run is checked to have started."""
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.click("text=Run", timeout=10_000)
-    page.click("text=Run All Cells", timeout=10_000)
+    started = ("() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
+               ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent || ''))")
+    for _ in range(3):
+        page.click(".jp-Notebook .jp-Cell .jp-InputPrompt", timeout=10_000)  # activate the notebook
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=10_000)
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')", timeout=10_000)
+        try:
+            page.wait_for_function(started, timeout=15_000)
+            return
+        except Exception:  # playwright's TimeoutError: the click did not take, try again
+            page.keyboard.press("Escape")
+    raise AssertionError("JupyterLab did not start running the notebook's cells")
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -197,6 +197,12 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _revision_template(text: str) -> str:
+    """kn's revision-name template. IPython expands `{...}` in magic lines (so `{{.Service}}` arrives as
+    `{.Service}`); single-brace fields are read as the template's double-brace ones."""
+    return re.sub(r"(?<!\{)\{(\s*\.[A-Za-z][^{}]*)\}(?!\})", r"{{\1}}", text)
+
+
 def _scale_range(text: str) -> tuple[int, int]:
     """kn's `--scale N` (min = max = N) or `--scale MIN..MAX`."""
     low, sep, high = text.partition("..")
@@ -286,7 +292,7 @@ def _service(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency-limit", type=_count, metavar="N",
                    help="hard limit of concurrent requests per replica (0: none)")
     p.add_argument("--timeout", type=_whole_seconds, metavar="SECONDS", help="request timeout (e.g. 300, 5m)")
-    p.add_argument("--revision-name", metavar="NAME",
+    p.add_argument("--revision-name", metavar="NAME", type=_revision_template,
                    help="revision name: NAME-..., or a template with {{.Service}} {{.Generation}} {{.Random n}}")
     p.add_argument("-a", "--annotation", type=_key_value, action="append", default=[], metavar="K=V",
                    help="revision annotation (repeatable)")

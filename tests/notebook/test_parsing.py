@@ -314,3 +314,12 @@ def test_parsers_are_fresh() -> None:
     assert build_parser("get") is not build_parser("get")
     parse("service a -e A=1", cell=True)
     assert args("service b", cell=True)["env"] == {}
+
+
+@pytest.mark.parametrize(("given", "template"), [
+    ("{.Service}-v{.Generation}", "{{.Service}}-v{{.Generation}}"),  # what IPython leaves of {{...}}
+    ("{{.Service}}-{{.Random 5}}", "{{.Service}}-{{.Random 5}}"),
+    ("blue", "blue"),
+])
+def test_revision_name_templates_survive_ipython_expansion(given: str, template: str) -> None:
+    assert args(f"service fn --revision-name '{given}'", cell=True)["revision_name"] == template
