@@ -39,6 +39,7 @@ from ..dataplane.replicas import ZygoteRuntime
 from ..eventing.plane import EventingPlane
 from ..eventing.routes import serves_host
 from ..home import DaemonState, PlaneHome
+from ..runtime.clusterdns import INGRESS_ENV
 from ..store import Store
 from .app import APIServer
 from .resources import LogSource, ResourceAPI
@@ -118,6 +119,8 @@ class Daemon:
         await site.start()
         await ingress.start(LOOPBACK, sock=ingress_sock)
         ingress_address.append((LOOPBACK, ingress_port))
+        # Replicas (zygotes inherit this environment) reach cluster-local names through the ingress.
+        os.environ[INGRESS_ENV] = f"http://{LOOPBACK}:{ingress_port}"
         await events.start(LOOPBACK, sock=events_sock)
         # IMC fan-out may take 15 minutes (Knative's limit), so the ingress waits as long for the backend.
         ingress.set_revision(EVENTING_BACKEND, RevisionSettings(timeout_seconds=900, service_name="eventing"))

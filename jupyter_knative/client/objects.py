@@ -44,6 +44,9 @@ class Table:
         return len(self.rows)
 
 
+FALSE_GRACE = 5.0
+"""How long `wait` lets a condition stay False before calling it a failure (controllers pass through False)."""
+
 class Applied(list[dict[str, Any]]):
     """What `apply` stored, in document order; `.actions` says per object "created", "configured" or
     "unchanged", and str() is kubectl's report."""
@@ -279,7 +282,8 @@ class Objects:
         deleted = condition.lower() in ("delete", "deleted")
         last: dict[str, Any] | None = None
         seen_rv = None
-        for event, obj in self._changes(info, name, namespace, timeout):
+        false_since: float | None = None
+        for event, obj in self._changes(info, name, namespace, timeout, poll=FALSE_GRACE / 2):
             if event == "DELETED" or obj is None:
                 if deleted:
                     return last or {}
@@ -295,20 +299,27 @@ class Objects:
             state, cond = condition_state(obj, condition)
             if state == "True":
                 return obj
-            if state == "False":
+            if state != "False":
+                false_since = None
+            elif false_since is None:
+                false_since = time.monotonic()
+            elif time.monotonic() - false_since >= FALSE_GRACE:
+                # False for a while, not a step on the way (a new Broker is briefly not Ready, as kubectl waits out)
                 raise _condition_failed(info, name, condition, cond or {})
         raise self._timed_out(info, name, condition, timeout, last, deleted)
 
     def _changes(self, info: ResourceInfo, name: str, namespace: str | None,
-                 timeout: float) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """The object's state now (None when absent), then each change, until the deadline."""
+                 timeout: float, poll: float | None = None) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """The object's state now (None when absent), then each change, until the deadline; with `poll`, the
+        state is also yielded again at least that often."""
         deadline = time.monotonic() + timeout
         current = self.find(info, name, namespace)
         yield ("ADDED" if current else "DELETED"), current
         while time.monotonic() < deadline:
             remaining = deadline - time.monotonic()
+            window = min(remaining, poll) if poll else remaining
             try:
-                yield from self.watch(info.qualified, namespace=namespace, name=name, timeout=max(0.5, remaining))
+                yield from self.watch(info.qualified, namespace=namespace, name=name, timeout=max(0.5, window))
             except KnativeError as e:
                 if e.reason in ("PlaneDown", "Unreachable"):
                     raise

@@ -278,8 +278,8 @@ class CloudEventFunction:
         if ce_http.is_cloudevent(rv):
             headers, reply = ce_http.to_binary(rv)
             await send_response(send, 200, reply, headers=headers, content_type=None)
-        else:
-            await send_response(send, 200, b"OK", content_type=b"text/html; charset=utf-8")
+        else:  # no reply: an empty answer (a body that is not an event would be a bad reply to a broker: 502)
+            await send_response(send, 204, b"", content_type=None)
 
 
 class KnFunction:

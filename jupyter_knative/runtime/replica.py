@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from . import clusterdns
 from .adapters import Loaded, load_app
 from .artifacts import resolve
 from .asgi import ASGIApp
@@ -44,6 +45,7 @@ def load_image(image: str, store: Path) -> Loaded:
     """The application `image` runs; executes a function's module (once), with its dependency set importable.
     In a zygote this runs before any fork, so the module's imports (heavy libraries too) are shared by every
     replica. User errors propagate."""
+    clusterdns.install()  # cluster-local names reach the plane's ingress, as cluster DNS would
     resolved = resolve(image, store)
     if resolved is None:
         raise ImageNotFound(f"image {image!r} is neither a function packaged in {store} nor a built-in sample")

@@ -137,20 +137,20 @@ def test_cloudevent_to_a_cloud_event_function(client: Client) -> None:
 
 
 def test_send_to_a_broker_address(client: Client, namespace: str) -> None:
-    client.deploy_function("sink", CLOUD_EVENT_FN)
-    client.apply("apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n")
     with pytest.raises(KnativeError) as err:
         client.send("default", type="dev.example.sent", source="/test")
-    assert err.value.reason == "NotReady"
-    # no broker controller here: point the broker's address at the function, as a broker's ingress would
-    status = {"status": {"address": {"url": f"http://sink.{namespace}.svc.cluster.local/"}}}
-    client._conn.request("PATCH", f"/apis/eventing.knative.dev/v1/namespaces/{namespace}/brokers/default/status",
-                         body=status, content_type="application/merge-patch+json")
+    assert err.value.reason == "NotFound"
+    client.deploy_function("sink", CLOUD_EVENT_FN)
+    client.apply("apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n---\n"
+                 "apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: to-sink\nspec:\n"
+                 "  broker: default\n  filter:\n    attributes:\n      type: dev.example.sent\n"
+                 "  subscriber:\n    ref:\n      apiVersion: serving.knative.dev/v1\n      kind: Service\n"
+                 "      name: sink\n")
+    client.wait("triggers", "to-sink")
     reply = client.send("default", type="dev.example.sent", source="/test", data={"x": 1}, id="42",
                         extensions={"traceid": "abc"})
-    assert reply.ok
-    if reply.status_code == 200:  # the function itself answered
-        assert reply.json() == {"got": {"x": 1}, "id": "42"}
+    assert reply.status_code == 202  # accepted by the broker's ingress, durably
+    until(lambda: "event dev.example.sent" in client.logs("sink"))
 
 
 def test_traffic_split_end_to_end(client: Client, namespace: str) -> None:
@@ -296,3 +296,12 @@ def test_requirements_are_built_into_the_function(client: Client, plane: Plane) 
         client.deploy_function("nodeps", source.replace("jkn_e2e_greeting", "jkn_missing_pkg"),
                                requirements=["jkn-missing-pkg-4f2a==9.9"])
     assert err.value.reason == "BuildFailed" and "jkn-missing-pkg-4f2a" in str(err.value)
+
+
+def test_functions_reach_cluster_local_names(client: Client, namespace: str) -> None:
+    client.deploy_function("backend", "def handler(request):\n    return 'from the backend'\n")
+    caller = ("import urllib.request\n\ndef handler(request):\n"
+              f"    with urllib.request.urlopen('http://backend.{namespace}.svc.cluster.local/', timeout=10) as r:\n"
+              "        return 'frontend got: ' + r.read().decode()\n")
+    client.deploy_function("frontend", caller)
+    assert client.invoke("frontend").text == "frontend got: from the backend"  # cluster DNS, as in a pod

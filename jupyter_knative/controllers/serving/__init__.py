@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ...dataplane.metrics import RevisionStats
@@ -36,7 +36,8 @@ class DataPlane(Protocol):
 
     def set_routes(self, table: RouteTable) -> None: ...
 
-    def set_revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None) -> None: ...
+    def set_revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None,
+                              labels: Mapping[str, str] | None = None) -> None: ...
 
     def set_endpoints(self, key: RevisionKey, endpoints: list[tuple[str, int]]) -> None: ...
 
@@ -78,8 +79,9 @@ class Serving:
         """The ingress's scale-from-zero poke for a revision with requests waiting."""
         self.kpa.poke(ObjectKey(key.namespace, key.name))
 
-    def _revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None) -> None:
-        self.dataplane.set_revision_settings(key, spec)
+    def _revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None,
+                           labels: Mapping[str, str] | None = None) -> None:
+        self.dataplane.set_revision_settings(key, spec, labels)
 
     def _watch(self) -> None:
         m, t = self.manager, self.ctx.types

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...api.conditions import ConditionSet, ready_condition
@@ -20,7 +20,7 @@ CONDITIONS = ConditionSet("Ready", ("ResourcesAvailable", "ContainerHealthy"))
 COMPONENT = "revision-controller"
 
 # what the data plane must know of a revision (None: it is gone)
-SettingsSink = Callable[[RevisionKey, dict[str, Any] | None], None]
+SettingsSink = Callable[[RevisionKey, dict[str, Any] | None, Mapping[str, str]], None]
 
 
 def initial_scale(rev: dict[str, Any], autoscaler: dict[str, str]) -> int:
@@ -44,9 +44,10 @@ class RevisionReconciler:
         t = self.ctx.types
         rev = self.ctx.store.get(t.revision, key.namespace, key.name)
         if rev is None or rev["metadata"].get("deletionTimestamp"):
-            self.settings(RevisionKey(key.namespace, key.name), None)
+            self.settings(RevisionKey(key.namespace, key.name), None, {})
             return None
-        self.settings(RevisionKey(key.namespace, key.name), rev.get("spec") or {})
+        self.settings(RevisionKey(key.namespace, key.name), rev.get("spec") or {},
+                      (rev.get("metadata") or {}).get("labels") or {})
         status = copy.deepcopy(rev.get("status") or {})
         cm = CONDITIONS.manage(status, self.ctx.now())
         cm.initialize()

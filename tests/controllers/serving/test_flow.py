@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,8 @@ class FakeDataPlane:
     def set_routes(self, table: RouteTable) -> None:
         self.table = table
 
-    def set_revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None) -> None:
+    def set_revision_settings(self, key: RevisionKey, spec: dict[str, Any] | None,
+                              labels: Mapping[str, str] | None = None) -> None:
         if spec is None:
             self.settings.pop(key, None)
         else:
