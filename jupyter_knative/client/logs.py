@@ -7,6 +7,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ def _run_number(path: Path) -> int:
 
 
 def gone_pod_logs(logs_root: Path, namespace: str, revision: str, live: set[str],
-                  container: str = USER_CONTAINER) -> list[tuple[str, str]]:
-    """(pod, text) for the revision's pods that left logs on disk but no longer exist, oldest first."""
+                  container: str = USER_CONTAINER, since: float | None = None) -> list[tuple[str, str]]:
+    """(pod, text) for the revision's pods that left logs on disk but no longer exist, oldest first; with
+    `since` (the revision's creation time), logs last written before it are an earlier revision's of the same
+    name (a namespace deleted and made again) and are left out."""
     base = logs_root / namespace
     if not base.is_dir():
         return []
@@ -40,6 +43,8 @@ def gone_pod_logs(logs_root: Path, namespace: str, revision: str, live: set[str]
             continue
         runs = sorted((pod_dir / container).glob("*.log"), key=_run_number)
         if not runs:
+            continue
+        if since is not None and max(p.stat().st_mtime for p in runs) < since:
             continue
         text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in runs)
         found.append((min(p.stat().st_mtime for p in runs), pod_dir.name, text))
@@ -68,12 +73,24 @@ class Logs:
                                hint="wait() for it to become Ready, then ask again")
         return str(revision)
 
+    def _created(self, revision: str, namespace: str) -> float | None:
+        """The revision's creation time (seconds since the epoch), if it can be read."""
+        try:
+            stamp = (self.objects.get("revisions", revision, namespace).get("metadata") or {}).get("creationTimestamp")
+        except KnativeError:
+            return None
+        try:
+            return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp() - 1.0 if stamp else None
+        except ValueError:
+            return None
+
     def pods(self, revision: str, namespace: str) -> list[dict[str, Any]]:
         return self.objects.list_objects("pods", namespace, label_selector=f"{REVISION_LABEL}={revision}")
 
     def text(self, revision: str, namespace: str, tail: int | None) -> str:
         live = [p["metadata"]["name"] for p in self.pods(revision, namespace)]
-        gone = gone_pod_logs(self.logs_root, namespace, revision, set(live)) if self.logs_root else []
+        gone = gone_pod_logs(self.logs_root, namespace, revision, set(live), since=self._created(revision, namespace)) \
+            if self.logs_root else []
         prefixed = len(live) + len(gone) > 1
         lines: list[str] = []
         for pod, text in gone:
@@ -95,7 +112,8 @@ class Logs:
     def follow(self, revision: str, namespace: str, tail: int | None) -> Iterator[str]:
         """Lines as they come: the gone pods' logs first, then every live pod's stream, until they all end."""
         live = [p["metadata"]["name"] for p in self.pods(revision, namespace)]
-        gone = gone_pod_logs(self.logs_root, namespace, revision, set(live)) if self.logs_root else []
+        gone = gone_pod_logs(self.logs_root, namespace, revision, set(live), since=self._created(revision, namespace)) \
+            if self.logs_root else []
         prefixed = len(live) + len(gone) > 1
         for pod, text in gone:
             yield from prefix_lines(pod, _tail(text, tail), prefixed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -338,3 +339,20 @@ def test_refused_connections() -> None:
     assert down.reason == "PlaneDown" and down.hint == "run %knative up (or jupyter knative up)"
     assert from_transport(refused, server="https://k8s", plane=False).reason == "Unreachable"
     assert from_transport(TimeoutError(), server="https://k8s", plane=False).reason == "Timeout"
+
+
+def test_gone_pod_logs_skip_an_earlier_revision_of_the_same_name(tmp_path: Path) -> None:
+    import os
+
+    from jupyter_knative.client.logs import gone_pod_logs
+
+    for pod, text, mtime in (("hello-00001-deployment-old", "before\n", 1000.0),
+                             ("hello-00001-deployment-new", "after\n", 2000.0)):
+        log = tmp_path / "ns" / pod / "user-container" / "0.log"
+        log.parent.mkdir(parents=True)
+        log.write_text(text)
+        os.utime(log, (mtime, mtime))
+    assert [p for p, _ in gone_pod_logs(tmp_path, "ns", "hello-00001", set())] == [
+        "hello-00001-deployment-old", "hello-00001-deployment-new"]
+    assert gone_pod_logs(tmp_path, "ns", "hello-00001", set(), since=1500.0) == [
+        ("hello-00001-deployment-new", "after\n")]
