@@ -13,6 +13,7 @@ from typing import Any
 from jupyter_knative.home import PlaneHome, daemon_running
 
 from .builds import Builds
+from .capabilities import capabilities, missing_message
 from .connection import Connection
 from .errors import PLANE_DOWN_HINT, KnativeError
 from .http import Endpoint, Response, binary_event_headers, encode_body, send_request
@@ -244,7 +245,24 @@ class Client:
         except KnativeError as e:
             return {**info, "reachable": False, "error": str(e)}
         knative = sorted(g["name"] for g in groups if str(g.get("name", "")).endswith("knative.dev"))
-        return {**info, "reachable": True, "version": version.get("gitVersion"), "knative": knative}
+        offered = {name: cap.present for name, cap in capabilities(groups).items()}
+        return {**info, "reachable": True, "version": version.get("gitVersion"), "knative": knative,
+                "capabilities": offered}
+
+    def capabilities(self) -> dict[str, dict[str, Any]]:
+        """Which of Knative Serving, Eventing, Tekton (and the seed-era Build) the server offers, by API group."""
+        groups = (self._conn.request("GET", "/apis") or {}).get("groups") or []
+        return {name: cap.to_json() for name, cap in capabilities(groups).items()}
+
+    def require(self, feature: str) -> None:
+        """Raise a `KnativeError` saying what to install when the server lacks `feature` (serving, eventing,
+        tekton, build)."""
+        groups = (self._conn.request("GET", "/apis") or {}).get("groups") or []
+        cap = capabilities(groups)[feature]
+        if not cap.present:
+            raise KnativeError(missing_message(cap, self._conn.server), reason="NotInstalled",
+                               hint=f"install it ({cap.feature.install}), or use the embedded plane: "
+                                    "%knative backend embedded")
 
     def up(self) -> dict[str, Any]:
         home = self._embedded_home("up")
