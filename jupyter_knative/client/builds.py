@@ -20,14 +20,15 @@ from typing import Any
 from .errors import KnativeError
 from .objects import Objects
 
-__all__ = ["BUILDER_IMAGE", "Builds", "build_objects"]
+__all__ = ["BUILDER_IMAGE", "Builds", "build_objects", "source_digest"]
 
 BUILDER_IMAGE = "gcr.io/kaniko-project/executor:latest"
 FUNCTION_LABEL = "jupyter-knative.dev/function"
 STEP = "build"
 
 
-def _digest(source: str, handler: str | None, requirements: Sequence[str]) -> str:
+def source_digest(source: str, handler: str | None, requirements: Sequence[str]) -> str:
+    """What names a build of a cell (and its shipped ConfigMap): 10 hex of sha256 over what is built."""
     canonical = json.dumps({"source": source, "handler": handler or "", "requirements": list(requirements)},
                            sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:10]
@@ -36,7 +37,7 @@ def _digest(source: str, handler: str | None, requirements: Sequence[str]) -> st
 def build_objects(name: str, namespace: str, source: str, *, handler: str | None = None,
                   requirements: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ConfigMap holding the source and the TaskRun that builds it (pure)."""
-    digest = _digest(source, handler, requirements)
+    digest = source_digest(source, handler, requirements)
     run = f"{name}-build-{digest}"
     labels = {FUNCTION_LABEL: name}
     files = {"main.py": source}
