@@ -9,16 +9,17 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-import yaml
 
 from jupyter_knative.build.steps import StepRunner
 from jupyter_knative.controllers.build.tekton import add_tekton
 from jupyter_knative.controllers.runtime import FakeClock, Manager
 from jupyter_knative.store import Store
 
+from ...crdschema import CRDS as ALL_CRDS
+from ...crdschema import crd_schema, pruned
 from .tekton_support import V1, condition, rt, step, task, task_run, until
 
-CRDS = Path(__file__).resolve().parents[3].parent / "shared" / "knative" / "crds" / "tekton"
+CRDS = ALL_CRDS / "tekton"
 FILES = {"Task": "300-task.yaml", "TaskRun": "300-taskrun.yaml", "Pipeline": "300-pipeline.yaml",
          "PipelineRun": "300-pipelinerun.yaml"}
 
@@ -26,24 +27,7 @@ pytestmark = pytest.mark.skipif(not CRDS.is_dir(), reason=f"upstream CRDs (test 
 
 
 def schema(kind: str, version: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / FILES[kind]).read_text())
-    return next(v["schema"]["openAPIV3Schema"] for v in crd["spec"]["versions"] if v["name"] == version)
-
-
-def pruned(value: Any, sch: dict[str, Any], path: str, out: list[str]) -> None:
-    if sch.get("x-kubernetes-preserve-unknown-fields"):
-        return
-    if isinstance(value, dict):
-        props, extra = sch.get("properties"), sch.get("additionalProperties")
-        for key, item in value.items():
-            sub = (props or {}).get(key) or (extra if isinstance(extra, dict) else None)
-            if sub is None:
-                out.append(f"{path}.{key}")
-            else:
-                pruned(item, sub, f"{path}.{key}", out)
-    elif isinstance(value, list) and isinstance(sch.get("items"), dict):
-        for i, item in enumerate(value):
-            pruned(item, sch["items"], f"{path}[{i}]", out)
+    return crd_schema(CRDS / FILES[kind], version)
 
 
 @pytest.fixture

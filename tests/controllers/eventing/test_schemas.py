@@ -3,17 +3,17 @@ schemas would prune (the integrator's kubectl test checks the same end to end; t
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-import yaml
 
+from ...crdschema import CRDS as ALL_CRDS
+from ...crdschema import crd_schema, pruned
 from .conftest import EVENTING_V1, FLOWS_V1, MESSAGING_V1, SOURCES_V1, Env, broker, status_of, subscription, trigger
 from .test_sources import deployment
 
-CRDS = Path(__file__).resolve().parents[3].parent / "shared" / "knative" / "crds" / "eventing"
+CRDS = ALL_CRDS / "eventing"
 FILES = {"Broker": "broker.yaml", "Trigger": "trigger.yaml", "InMemoryChannel": "in-memory-channel.yaml",
          "Channel": "channel.yaml", "Subscription": "subscription.yaml", "PingSource": "pingsource.yaml",
          "ApiServerSource": "apiserversource.yaml", "SinkBinding": "sinkbindings.yaml",
@@ -23,24 +23,7 @@ pytestmark = pytest.mark.skipif(not CRDS.is_dir(), reason=f"upstream CRDs (test 
 
 
 def schema(kind: str, version: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / FILES[kind]).read_text())
-    return next(v["schema"]["openAPIV3Schema"] for v in crd["spec"]["versions"] if v["name"] == version)
-
-
-def pruned(value: Any, sch: dict[str, Any], path: str, out: list[str]) -> None:
-    if sch.get("x-kubernetes-preserve-unknown-fields"):
-        return
-    if isinstance(value, dict):
-        props, extra = sch.get("properties"), sch.get("additionalProperties")
-        for key, item in value.items():
-            sub = (props or {}).get(key) or (extra if isinstance(extra, dict) else None)
-            if sub is None:
-                out.append(f"{path}.{key}")
-            else:
-                pruned(item, sub, f"{path}.{key}", out)
-    elif isinstance(value, list) and isinstance(sch.get("items"), dict):
-        for i, item in enumerate(value):
-            pruned(item, sch["items"], f"{path}[{i}]", out)
+    return crd_schema(CRDS / FILES[kind], version)
 
 
 async def test_written_objects_match_the_upstream_crds(env: Env) -> None:
