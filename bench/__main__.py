@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import apiserver, autoscaler, build, dataplane, eventing, notebook, runtime, serving, widgets
+from . import apiserver, autoscaler, build, cluster, dataplane, eventing, notebook, runtime, serving, widgets
 
 SUITES = {"apiserver": apiserver.run, "runtime": runtime.run, "dataplane": dataplane.run,
           "serving": serving.run, "autoscaler": autoscaler.run, "eventing": eventing.run,
-          "build": build.run, "widgets": widgets.run,
+          "build": build.run, "widgets": widgets.run, "cluster": cluster.run,
           "notebook": notebook.run}
 
 

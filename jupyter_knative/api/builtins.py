@@ -24,14 +24,17 @@ def _raise(kind: str, obj: dict[str, Any], errors: list[FieldError]) -> None:
         raise invalid_object(GroupResource("", "", kind), obj["metadata"].get("name", ""), errors)
 
 
+_IMMUTABLE = "field is immutable when `immutable` is set"
+
+
 def _immutable_data(req: AdmissionRequest, fields: tuple[str, ...]) -> list[FieldError]:
-    if req.old is None or not req.old.get("immutable"):
+    """`ValidateConfigMapUpdate` / `ValidateSecretUpdate` for an object that was `immutable: true`: unsetting
+    `immutable` is refused first, then any change of its contents (an empty map and none are the same, as
+    after the apiserver's round trip through storage)."""
+    if req.old is None or req.old.get("immutable") is not True:
         return []
-    errs = [forbidden(f, "field is immutable when `immutable` is set") for f in fields
-            if req.obj.get(f) != req.old.get(f)]
-    if not req.obj.get("immutable"):
-        errs.append(forbidden("immutable", "field is immutable when `immutable` is set"))
-    return errs
+    errs = [] if req.obj.get("immutable") is True else [forbidden("immutable", _IMMUTABLE)]
+    return errs + [forbidden(f, _IMMUTABLE) for f in fields if (req.obj.get(f) or {}) != (req.old.get(f) or {})]
 
 
 def admit_configmap(req: AdmissionRequest) -> None:
@@ -40,7 +43,7 @@ def admit_configmap(req: AdmissionRequest) -> None:
         _config_key_errors(obj.get("binaryData") or {}, "binaryData")
     errors += [FieldError("FieldValueInvalid", f"data[{k}]", k, "duplicate of key present in binaryData")
                for k in (obj.get("data") or {}) if k in (obj.get("binaryData") or {})]
-    _raise("ConfigMap", obj, errors + _immutable_data(req, ("data", "binaryData")))
+    _raise("ConfigMap", obj, _immutable_data(req, ("data", "binaryData")) + errors)
 
 
 def admit_secret(req: AdmissionRequest) -> None:
@@ -51,10 +54,11 @@ def admit_secret(req: AdmissionRequest) -> None:
         data = obj.setdefault("data", {})
         for key, value in string_data.items():
             data[key] = base64.b64encode(str(value).encode()).decode()
-    errors = _config_key_errors(obj.get("data") or {}, "data")
+    errors: list[FieldError] = []
     if req.old is not None and req.old.get("type", "Opaque") != obj["type"]:
         errors.append(invalid("type", obj["type"], "field is immutable"))
-    _raise("Secret", obj, errors + _immutable_data(req, ("data",)))
+    errors += _immutable_data(req, ("data",))
+    _raise("Secret", obj, errors + _config_key_errors(obj.get("data") or {}, "data"))
 
 
 def _image_pull_policy(image: str) -> str:

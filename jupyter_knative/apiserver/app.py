@@ -15,6 +15,7 @@ from ..api.status import InternalError, NotFound, StatusError, Unauthorized
 from .discovery import Discovery
 from .negotiation import AGGREGATED_DISCOVERY, choose
 from .openapi import OpenAPI
+from .podproxy import PodProxy, match
 from .requestinfo import parse_api_path
 from .resources import NOT_FOUND_MESSAGE, ResourceAPI
 
@@ -64,9 +65,11 @@ def _json(body: bytes, content_type: str = "application/json") -> web.Response:
 
 class APIServer:
     def __init__(self, api: ResourceAPI, metrics: Callable[[], bytes] | None = None,
-                 recent: RecentDeliveries | None = None) -> None:
+                 recent: RecentDeliveries | None = None, pods: PodProxy | None = None) -> None:
         self.api = api
         self.metrics = metrics
+        self.pods = pods
+        """The pods' `proxy` subresource (the plane's replicas behind it); None: not served."""
         self.recent = recent
         """The eventing plane's last deliveries per subscriber, served at RECENT_PATH (the plane's own API)."""
         self.discovery = Discovery(api.registry)
@@ -76,9 +79,18 @@ class APIServer:
     def app(self, token: str) -> web.Application:
         app = web.Application(middlewares=[_errors, _auth_middleware(token)], client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.route)
+        app.on_cleanup.append(self._cleanup)
         return app
 
+    async def _cleanup(self, _: web.Application) -> None:
+        if self.pods is not None:
+            await self.pods.close()
+
     async def route(self, request: web.Request) -> web.StreamResponse:
+        if self.pods is not None and "/proxy" in request.rel_url.raw_path:
+            proxied = match(request.rel_url.raw_path)
+            if proxied is not None:
+                return await self.pods.handle(request, *proxied)
         path = request.path.rstrip("/") or "/"
         if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok" if self.ready else "not ready", status=200 if self.ready else 503)

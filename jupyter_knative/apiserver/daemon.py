@@ -29,7 +29,8 @@ from ..build import StepRunner
 from ..controllers import default_controllers
 from ..controllers.build import new_build
 from ..controllers.eventing import new_eventing
-from ..controllers.runtime import RealClock
+from ..controllers.replicaset import ReplicaSetController
+from ..controllers.runtime import ObjectKey, RealClock
 from ..controllers.serving import Serving
 from ..controllers.serving.dataplane_link import IngressLink
 from ..controllers.serving.images import ImageResolver
@@ -42,6 +43,7 @@ from ..home import DaemonState, PlaneHome
 from ..runtime.clusterdns import INGRESS_ENV
 from ..store import Store
 from .app import APIServer
+from .podproxy import PodProxy
 from .resources import LogSource, ResourceAPI
 from .seed import seed
 
@@ -105,7 +107,7 @@ class Daemon:
         builds = new_build(manager, steps, workspaces=self.home.root / "builds")
         server = APIServer(ResourceAPI(store, clock=clock.now, log_source=_logs(steps, runtime)),
                            metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text() + events.metrics_text(),
-                           recent=events.recent)
+                           recent=events.recent, pods=PodProxy(store, _PodBackend(serving.replicasets, ingress)))
         runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
                                shutdown_timeout=2.0)
         await runner.setup()
@@ -150,6 +152,21 @@ class Daemon:
             await runtime.close()
             store.close()
             log.info("stopped")
+
+
+class _PodBackend:
+    """The pod proxy's view of the replicas: a pod's replica port, and its queue-proxy (the ingress) metrics."""
+
+    def __init__(self, replicas: ReplicaSetController, ingress: Ingress) -> None:
+        self.replicas = replicas
+        self.ingress = ingress
+
+    def replica_port(self, namespace: str, pod: str) -> int | None:
+        replica = self.replicas.replicas.get(ObjectKey(namespace, pod))
+        return replica.port if replica is not None and replica.pid is not None else None
+
+    def queue_proxy_metrics(self, namespace: str, pod: str, revision: str) -> bytes:
+        return self.ingress.pod_metrics_text(RevisionKey(namespace, revision), pod)
 
 
 def _logs(steps: StepRunner, runtime: ZygoteRuntime) -> LogSource:

@@ -1,4 +1,4 @@
-"""`jupyter knative up|down|status|kubeconfig`.
+"""`jupyter knative up|down|status|kubeconfig|push-runtime` (push-runtime: jupyter_knative.cli.oci).
 
 Exit codes: 0 success (`status` and `down` also when nothing runs), 1 failure, 2 usage error,
 130 interrupted.
@@ -15,6 +15,8 @@ from pathlib import Path
 from jupyter_knative._version import __version__
 from jupyter_knative.client.daemonctl import DaemonControl, DaemonError, Status
 from jupyter_knative.home import HOME_ENV, PlaneHome
+
+from .oci import add_push_runtime
 
 __all__ = ["build_parser", "main"]
 
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the kubeconfig path, for KUBECONFIG=$(jupyter knative kubeconfig)",
     )
     kubeconfig.set_defaults(handler=_kubeconfig)
+    add_push_runtime(commands, [home_option])
     return parser
 
 

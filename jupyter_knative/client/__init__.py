@@ -15,12 +15,14 @@ from jupyter_knative._lazy import lazy_exports
 if TYPE_CHECKING:
     from .client import Client
     from .errors import KnativeError
+    from .functions import ShipOptions
     from .http import Response
     from .load import LoadProgress, LoadSummary
     from .objects import Applied, Table
     from .serving import Deployment
 
-__all__ = ["Applied", "Client", "Deployment", "KnativeError", "LoadProgress", "LoadSummary", "Response", "Table"]
+__all__ = ["Applied", "Client", "Deployment", "KnativeError", "LoadProgress", "LoadSummary", "Response", "ShipOptions",
+           "Table"]
 
 _HOMES = {
     "Applied": ".objects",
@@ -30,6 +32,7 @@ _HOMES = {
     "LoadProgress": ".load",
     "LoadSummary": ".load",
     "Response": ".http",
+    "ShipOptions": ".functions",
     "Table": ".objects",
 }
 

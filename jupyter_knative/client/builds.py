@@ -6,6 +6,11 @@ Python-function builder. The step writes the image it produced to the results `I
 and the Service then runs `IMAGE_URL`. Both objects are named after the function and a hash of what is built, so
 building an unchanged cell again finds the finished TaskRun and reuses its image; every build stays visible
 with `kubectl get taskruns` and its log with `kubectl logs <taskrun>-pod -c step-build`.
+
+On a real cluster with Tekton (`ship="tekton"`), the same TaskRun carries a `ClusterTarget`: a Dockerfile
+(`function_dockerfile`: the runtime image plus the function) rides in the ConfigMap and kaniko pushes the image to
+the user's registry; the embedded plane runs that TaskRun too (it packages the context and notes that the
+Dockerfile is not run), which is how the cluster path is tested here.
 """
 
 from __future__ import annotations
@@ -14,57 +19,97 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import KnativeError
 from .objects import Objects
 
-__all__ = ["BUILDER_IMAGE", "Builds", "build_objects", "source_digest"]
+__all__ = ["BUILDER_IMAGE", "Builds", "ClusterTarget", "build_objects", "function_dockerfile", "source_digest"]
 
 BUILDER_IMAGE = "gcr.io/kaniko-project/executor:latest"
 FUNCTION_LABEL = "jupyter-knative.dev/function"
 STEP = "build"
 
 
-def source_digest(source: str, handler: str | None, requirements: Sequence[str]) -> str:
-    """What names a build of a cell (and its shipped ConfigMap): 10 hex of sha256 over what is built."""
-    canonical = json.dumps({"source": source, "handler": handler or "", "requirements": list(requirements)},
-                           sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+def source_digest(source: str, handler: str | None, requirements: Sequence[str],
+                  target: Mapping[str, str] | None = None) -> str:
+    """What names a build of a cell (and its shipped ConfigMap): 10 hex of sha256 over what is built (and, for a
+    cluster build, where it goes and from what)."""
+    what: dict[str, Any] = {"source": source, "handler": handler or "", "requirements": list(requirements)}
+    if target:
+        what["target"] = dict(target)
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    """Where an in-cluster build pushes (`registry`, e.g. `ghcr.io/me` or `registry.local:5000/team`), the image
+    it builds on, and the ServiceAccount whose secrets carry the registry's credentials (Tekton hands them to the
+    step as ~/.docker/config.json)."""
+
+    registry: str
+    runtime_image: str
+    service_account: str | None = None
+
+    def destination(self, namespace: str, name: str, digest: str) -> str:
+        return f"{self.registry.rstrip('/')}/{namespace}/{name}:{digest}"
+
+
+def function_dockerfile(runtime_image: str, *, requirements: bool) -> str:
+    """The Dockerfile of a function image on a cluster: the runtime image with the function (and its
+    requirements, pip-installed at build time) added; `ENTRYPOINT` (a build arg) names the handler."""
+    lines = [f"FROM {runtime_image}", "ARG ENTRYPOINT=", "COPY main.py /function/main.py"]
+    if requirements:
+        lines += ["COPY requirements.txt /function/requirements.txt", "USER root",
+                  "RUN pip install --no-cache-dir --target /function/packages -r /function/requirements.txt",
+                  "USER 65532:65532"]
+    lines += ["ENV JUPYTER_KNATIVE_FUNCTION=/function/main.py JUPYTER_KNATIVE_PACKAGES=/function/packages "
+              "JUPYTER_KNATIVE_HANDLER=${ENTRYPOINT}"]
+    return "\n".join(lines) + "\n"
 
 
 def build_objects(name: str, namespace: str, source: str, *, handler: str | None = None,
-                  requirements: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ConfigMap holding the source and the TaskRun that builds it (pure)."""
-    digest = source_digest(source, handler, requirements)
+                  requirements: Sequence[str] = (),
+                  target: ClusterTarget | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ConfigMap holding the source and the TaskRun that builds it (pure). Without `target` the image goes
+    to the embedded plane (`dev.local/...`); with one, a Dockerfile rides along and kaniko pushes to its
+    registry."""
+    target_key = None if target is None else {"registry": target.registry, "runtime": target.runtime_image}
+    digest = source_digest(source, handler, requirements, target_key)
     run = f"{name}-build-{digest}"
     labels = {FUNCTION_LABEL: name}
     files = {"main.py": source}
     if requirements:
         files["requirements.txt"] = "".join(f"{line}\n" for line in requirements)
     source_name = f"{name}-source-{digest}"
+    destination = f"dev.local/{namespace}/{name}"
+    args = ["--context=$(workspaces.source.path)"]
+    if target is not None:
+        files["Dockerfile"] = function_dockerfile(target.runtime_image, requirements=bool(requirements))
+        destination = target.destination(namespace, name, digest)
+        args.append("--dockerfile=$(workspaces.source.path)/Dockerfile")
     config_map: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
                                   "metadata": {"name": source_name, "namespace": namespace, "labels": labels},
                                   "data": files}
-    args = ["--context=$(workspaces.source.path)", f"--destination=dev.local/{namespace}/{name}",
-            "--digest-file=$(results.IMAGE_DIGEST.path)",
-            "--image-name-with-digest-file=$(results.IMAGE_URL.path)"]
+    args += [f"--destination={destination}", "--digest-file=$(results.IMAGE_DIGEST.path)",
+             "--image-name-with-digest-file=$(results.IMAGE_URL.path)"]
     if handler:
         args.append(f"--build-arg=ENTRYPOINT={handler}")
-    task_run = {
-        "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-        "metadata": {"name": run, "namespace": namespace, "labels": labels},
-        "spec": {
-            "workspaces": [{"name": "source", "configMap": {"name": source_name}}],
-            "taskSpec": {
-                "workspaces": [{"name": "source", "description": "the function's source"}],
-                "results": [{"name": "IMAGE_DIGEST", "description": "the image's digest"},
-                            {"name": "IMAGE_URL", "description": "the image, by digest"}],
-                "steps": [{"name": STEP, "image": BUILDER_IMAGE, "args": args}],
-            },
+    spec: dict[str, Any] = {
+        "workspaces": [{"name": "source", "configMap": {"name": source_name}}],
+        "taskSpec": {
+            "workspaces": [{"name": "source", "description": "the function's source"}],
+            "results": [{"name": "IMAGE_DIGEST", "description": "the image's digest"},
+                        {"name": "IMAGE_URL", "description": "the image, by digest"}],
+            "steps": [{"name": STEP, "image": BUILDER_IMAGE, "args": args}],
         },
     }
+    if target is not None and target.service_account:
+        spec["serviceAccountName"] = target.service_account
+    task_run = {"apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+                "metadata": {"name": run, "namespace": namespace, "labels": labels}, "spec": spec}
     return config_map, task_run
 
 
@@ -73,8 +118,8 @@ class Builds:
         self.objects = objects
 
     def build_function(self, name: str, source: str, *, namespace: str, handler: str | None = None,
-                       requirements: Sequence[str] = (), timeout: float = 600,
-                       log: Callable[[str], None] | None = None) -> str:
+                       requirements: Sequence[str] = (), target: ClusterTarget | None = None,
+                       timeout: float = 600, log: Callable[[str], None] | None = None) -> str:
         """The image reference of the built function (reusing an earlier build of the same input)."""
         from jupyter_knative.runtime.artifacts import check_function
 
@@ -82,7 +127,8 @@ class Builds:
             check_function(source, name=name, namespace=namespace, entrypoint=handler)
         except ValueError as e:
             raise KnativeError(str(e), reason="Invalid", hint="fix the cell and run it again") from None
-        config_map, task_run = build_objects(name, namespace, source, handler=handler, requirements=requirements)
+        config_map, task_run = build_objects(name, namespace, source, handler=handler, requirements=requirements,
+                                             target=target)
         run = task_run["metadata"]["name"]
         existing = self.objects.find(self.objects.info("taskruns.tekton.dev"), run, namespace)
         if existing is not None and _succeeded(existing) == "True":

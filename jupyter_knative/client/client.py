@@ -16,10 +16,12 @@ from .builds import Builds
 from .capabilities import capabilities, missing_message
 from .connection import Connection
 from .errors import PLANE_DOWN_HINT, KnativeError
+from .functions import ShipOptions, Shipper, choose_ship
 from .http import Endpoint, Response, binary_event_headers, encode_body, send_request
 from .kinds import Discovery
 from .load import LoadProgress, LoadSummary, run_load
 from .logs import Logs
+from .manifests import Document, parse_manifest, plane_only
 from .objects import Applied, Objects, Table
 from .serving import KSVC, Deployment, FunctionSpec, Serving
 
@@ -33,8 +35,18 @@ class Client:
     """Knative through the Kubernetes API: the embedded plane (`Client.embedded()`) or any kubeconfig."""
 
     def __init__(self, *, kubeconfig: str | Path | None = None, context: str | None = None,
-                 namespace: str | None = None) -> None:
-        self._setup(Connection.for_kubeconfig(kubeconfig, context), namespace)
+                 namespace: str | None = None, ingress: str | None = None,
+                 shipping: ShipOptions | None = None, prometheus: str | None = None) -> None:
+        """`ingress`: where requests for service URLs go (with the service's Host header), e.g. a port-forwarded
+        Kourier `http://127.0.0.1:8080`; `shipping`: how function cells reach this cluster (`ShipOptions`:
+        ship mode, registry, runtime image, ...), defaults for every `deploy_function`; `prometheus`: a
+        Prometheus URL the widgets read metrics from (default: queue-proxy and broker pods, scraped through the
+        API server's pod proxy)."""
+        conn = Connection.for_kubeconfig(kubeconfig, context)
+        conn.ingress_url = ingress
+        self._setup(conn, namespace)
+        self.shipping = shipping or ShipOptions()
+        self.prometheus = prometheus  # request and event metrics from there (else pods are scraped via the API)
 
     @classmethod
     def embedded(cls, *, namespace: str = "default", home: PlaneHome | None = None, start: bool = True) -> Client:
@@ -54,6 +66,9 @@ class Client:
         self._objects = Objects(conn, self._discovery)
         self._serving = Serving(self._objects)
         self._builds = Builds(self._objects)
+        self._shipper = Shipper(self._objects, self._builds, self.require)
+        self.shipping = ShipOptions()
+        self.prometheus = None
         self._logs = Logs(self._objects, conn.home.container_logs if conn.home else None)
 
     # -- identity ------------------------------------------------------------------------------------------
@@ -99,6 +114,10 @@ class Client:
 
     def apply(self, manifest: str | dict[str, Any] | builtins.list[dict[str, Any]], *,
               namespace: str | None = None) -> Applied:
+        """Create or update each document (kubectl apply's rules). On a cluster, documents that name images
+        only the embedded plane has (its builds, `dev.local/...`) are refused before anything is written."""
+        if self._conn.home is None:
+            _refuse_plane_images(parse_manifest(manifest))
         return self._objects.apply(manifest, self._ns(namespace))
 
     def get(self, kind: str, name: str, *, namespace: str | None = None) -> dict[str, Any]:
@@ -142,22 +161,28 @@ class Client:
                         timeout: int | None = None, revision_name: str | None = None,
                         annotations: dict[str, str] | None = None, labels: dict[str, str] | None = None,
                         requirements: builtins.list[str] | None = None, cluster_local: bool = False, wait: bool = True,
-                        namespace: str | None = None, progress: Callable[[str], None] | None = None) -> Deployment:
-        """Build `source` (a TaskRun, see `client.builds`) and create or update the Service `name` with kn's flag
-        semantics; an unchanged source and flags make no new revision (`Deployment.created` is False). Build
-        log lines (pip's included) go to `progress` as they come."""
-        home = self._conn.home
-        if home is None:
-            raise KnativeError("deploy_function needs the embedded plane (its built-in builder turns the source "
-                               "into an image)", reason="NotSupported",
-                               hint="on a cluster, build an image and apply() a Service that runs it")
+                        namespace: str | None = None, progress: Callable[[str], None] | None = None,
+                        ship: str | None = None, registry: str | None = None, runtime_image: str | None = None,
+                        base_image: str | None = None) -> Deployment:
+        """Ship `source` and create or update the Service `name` with kn's flag semantics; an unchanged source and
+        flags make no new revision (`Deployment.created` is False). Build and push lines (pip's included) go to
+        `progress` as they come.
+
+        `ship` (default: `self.shipping`, else by backend): "plane" (the embedded plane's builder), "configmap"
+        (an immutable ConfigMap mounted into `runtime_image`; a cluster's default), "oci" (an image pushed to
+        `registry`, built on `base_image`; the default when a registry is named) or "tekton" (an in-cluster
+        kaniko build pushing to `registry`); see `client.functions`."""
         ns = self._ns(namespace)
-        image = self._builds.build_function(name, source, namespace=ns, handler=handler,
-                                            requirements=requirements or (), log=progress)
-        spec = FunctionSpec(image=image, env=env, scale_min=scale_min, scale_max=scale_max, scale_init=scale_init,
-                            scale_target=scale_target, scale_metric=scale_metric, scale_window=scale_window,
-                            concurrency_limit=concurrency_limit, timeout=timeout, annotations=annotations,
-                            labels=labels, cluster_local=cluster_local)
+        options = self.shipping.over(ShipOptions(ship=ship, registry=registry, runtime_image=runtime_image,
+                                                 base_image=base_image))
+        mode = choose_ship(options.ship, plane=self._conn.home is not None, registry=options.registry)
+        shipped = self._shipper.ship(mode, name, source, namespace=ns, handler=handler,
+                                     requirements=requirements or (), options=options, progress=progress)
+        spec = FunctionSpec(image=shipped.image, env=env, scale_min=scale_min, scale_max=scale_max,
+                            scale_init=scale_init, scale_target=scale_target, scale_metric=scale_metric,
+                            scale_window=scale_window, concurrency_limit=concurrency_limit, timeout=timeout,
+                            annotations=annotations, labels=labels, cluster_local=cluster_local,
+                            function_env=shipped.env, function_volume=shipped.volume, function_mount=shipped.mount)
         return self._serving.deploy(name, spec, namespace=ns, revision_name=revision_name, wait=wait,
                                     timeout=DEPLOY_WAIT, progress=progress)
 
@@ -206,12 +231,15 @@ class Client:
         return send_request(endpoint, "POST", urllib.parse.urlsplit(url).path or "/", body=body, headers=hdrs)
 
     def logs(self, name: str, *, revision: str | None = None, follow: bool = False, tail: int | None = None,
-             namespace: str | None = None) -> str | Iterator[str]:
-        """The user-container logs of the service's latest ready revision (or `revision`), gone pods included
-        on the embedded plane; `follow` gives an iterator of lines."""
+             container: str = "user-container", namespace: str | None = None) -> str | Iterator[str]:
+        """The logs of the service's latest ready revision (or `revision`): its `container` ("all": every
+        container, queue-proxy included on a cluster), gone pods included on the embedded plane; `follow` gives
+        an iterator of lines."""
         ns = self._ns(namespace)
         rev = revision or self._logs.revision_of(name, ns)
-        return self._logs.follow(rev, ns, tail) if follow else self._logs.text(rev, ns, tail)
+        if follow:
+            return self._logs.follow(rev, ns, tail, container)
+        return self._logs.text(rev, ns, tail, container)
 
     def load(self, name: str, *, concurrency: int = 10, duration: float = 10.0, rps: float | None = None,
              path: str = "/", method: str = "GET", data: Any = None, namespace: str | None = None,
@@ -295,6 +323,17 @@ def _start(home: PlaneHome) -> None:
         tail = "\n".join(e.log_tail[-5:])
         raise KnativeError(f"the plane did not start: {e.message}" + (f"\n{tail}" if tail else ""),
                            reason="PlaneDown", hint=f"see {e.log_file}; {PLANE_DOWN_HINT}") from None
+
+
+def _refuse_plane_images(docs: Sequence[Document]) -> None:
+    for doc in docs:
+        images = plane_only(doc.obj)
+        if images:
+            raise KnativeError(
+                f"document {doc.index} ({doc.label}) uses {images[0]}, an image the embedded plane built: it exists "
+                "only on that plane, a cluster cannot pull it", reason="Invalid",
+                hint="deploy the function again on this backend (%%knative service / deploy_function ship it as a "
+                     "ConfigMap, or as an image with --registry), or leave the document out")
 
 
 def _service_url(svc: dict[str, Any], tag: str | None) -> str:

@@ -50,6 +50,9 @@ class Connection:
     kubeconfig: Path | None = None
     context: str | None = None
     default_namespace: str = "default"
+    ingress_url: str | None = None
+    """Where to send requests for service URLs, when given (a port-forwarded Kourier/Istio gateway, a load
+    balancer): requests go there with the service's host in the Host header."""
     _api: Any = None
     _state: DaemonState | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -130,7 +133,10 @@ class Connection:
         return self.home is not None
 
     def ingress(self) -> str | None:
-        """The plane's data-plane address (http://127.0.0.1:PORT), when the server is a running plane."""
+        """The configured ingress, else the plane's data-plane address (http://127.0.0.1:PORT) when the server is
+        a running plane; None: service URLs are reached directly (they must resolve where the kernel runs)."""
+        if self.ingress_url:
+            return self.ingress_url
         state = self.home.read_state() if self.home else None
         if state is None:
             return None

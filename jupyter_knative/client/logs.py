@@ -1,6 +1,7 @@
-"""A revision's container logs: its pods' `user-container` through the API, and on the embedded plane also
-the pods already gone (scaled to zero, replaced) from the plane's on-disk logs
-(`<home>/logs/<namespace>/<pod>/<container>/<n>.log`, one file per container run)."""
+"""A revision's container logs: its pods' `user-container` (or any container, or all) through the API, and on the
+embedded plane also the pods already gone (scaled to zero, replaced) from the plane's on-disk logs
+(`<home>/logs/<namespace>/<pod>/<container>/<n>.log`, one file per container run). A cluster keeps no logs of
+deleted pods: there only live pods' logs are read (a log collector keeps the rest)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from .objects import Objects
 __all__ = ["Logs", "gone_pod_logs", "prefix_lines"]
 
 USER_CONTAINER = "user-container"
+ALL = "all"
+"""`container=ALL`: every container of the revision's pods (user-container and queue-proxy on a cluster)."""
 REVISION_LABEL = "serving.knative.dev/revision"
 
 
@@ -87,20 +90,23 @@ class Logs:
     def pods(self, revision: str, namespace: str) -> list[dict[str, Any]]:
         return self.objects.list_objects("pods", namespace, label_selector=f"{REVISION_LABEL}={revision}")
 
-    def text(self, revision: str, namespace: str, tail: int | None) -> str:
-        live = [p["metadata"]["name"] for p in self.pods(revision, namespace)]
+    def text(self, revision: str, namespace: str, tail: int | None, container: str = USER_CONTAINER) -> str:
+        """The logs of `container` ("all": every container of each pod, as `kubectl logs --all-containers`)."""
+        pods = self.pods(revision, namespace)
+        live = [p["metadata"]["name"] for p in pods]
         gone = gone_pod_logs(self.logs_root, namespace, revision, set(live), since=self._created(revision, namespace)) \
-            if self.logs_root else []
-        prefixed = len(live) + len(gone) > 1
+            if self.logs_root and container in (USER_CONTAINER, ALL) else []
+        streams = _streams(pods, container)
+        prefixed = len(streams) + len(gone) > 1
         lines: list[str] = []
         for pod, text in gone:
             lines += prefix_lines(pod, _tail(text, tail), prefixed)
-        for pod in live:
-            lines += prefix_lines(pod, self._pod_log(pod, namespace, tail), prefixed)
+        for label, pod, name in streams:
+            lines += prefix_lines(label, self._pod_log(pod, namespace, name, tail), prefixed)
         return "\n".join(lines) + ("\n" if lines else "")
 
-    def _pod_log(self, pod: str, namespace: str, tail: int | None) -> str:
-        query = [("container", USER_CONTAINER)] + ([("tailLines", str(tail))] if tail is not None else [])
+    def _pod_log(self, pod: str, namespace: str, container: str, tail: int | None) -> str:
+        query = [("container", container)] + ([("tailLines", str(tail))] if tail is not None else [])
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
         try:
             return self.conn.request_raw("GET", path, query=query, accept="*/*").decode("utf-8", "replace")
@@ -109,19 +115,22 @@ class Logs:
                 return ""
             raise
 
-    def follow(self, revision: str, namespace: str, tail: int | None) -> Iterator[str]:
+    def follow(self, revision: str, namespace: str, tail: int | None,
+               container: str = USER_CONTAINER) -> Iterator[str]:
         """Lines as they come: the gone pods' logs first, then every live pod's stream, until they all end."""
-        live = [p["metadata"]["name"] for p in self.pods(revision, namespace)]
+        pods = self.pods(revision, namespace)
+        live = [p["metadata"]["name"] for p in pods]
         gone = gone_pod_logs(self.logs_root, namespace, revision, set(live), since=self._created(revision, namespace)) \
-            if self.logs_root else []
-        prefixed = len(live) + len(gone) > 1
+            if self.logs_root and container in (USER_CONTAINER, ALL) else []
+        streams = _streams(pods, container)
+        prefixed = len(streams) + len(gone) > 1
         for pod, text in gone:
             yield from prefix_lines(pod, _tail(text, tail), prefixed)
         lines: queue.Queue[str | None] = queue.Queue()
-        for pod in live:
-            threading.Thread(target=self._pump, args=(pod, namespace, tail, prefixed, lines), daemon=True,
-                             name=f"knative-logs-{pod}").start()
-        remaining = len(live)
+        for label, pod, name in streams:
+            threading.Thread(target=self._pump, args=(label, pod, namespace, name, tail, prefixed, lines),
+                             daemon=True, name=f"knative-logs-{pod}-{name}").start()
+        remaining = len(streams)
         while remaining:
             line = lines.get()
             if line is None:
@@ -129,15 +138,25 @@ class Logs:
             else:
                 yield line
 
-    def _pump(self, pod: str, namespace: str, tail: int | None, prefixed: bool, out: queue.Queue[str | None]) -> None:
-        query = [("container", USER_CONTAINER), ("follow", "true")]
+    def _pump(self, label: str, pod: str, namespace: str, container: str, tail: int | None, prefixed: bool,
+              out: queue.Queue[str | None]) -> None:
+        query = [("container", container), ("follow", "true")]
         if tail is not None:
             query.append(("tailLines", str(tail)))
         try:
             for raw in self.conn.stream_lines(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query):
                 line = raw.decode("utf-8", "replace")
-                out.put(f"[{pod}] {line}" if prefixed else line)
+                out.put(f"[{label}] {line}" if prefixed else line)
         except KnativeError:
             pass  # the pod went away: its stream simply ends
         finally:
             out.put(None)
+
+
+def _streams(pods: list[dict[str, Any]], container: str) -> list[tuple[str, str, str]]:
+    """(label, pod, container) for each log to read: `container` of every pod, or with "all" each container of
+    each pod (labelled `pod/container`)."""
+    if container != ALL:
+        return [(p["metadata"]["name"], p["metadata"]["name"], container) for p in pods]
+    return [(f'{p["metadata"]["name"]}/{c.get("name", "")}', p["metadata"]["name"], c.get("name", ""))
+            for p in pods for c in (p.get("spec") or {}).get("containers") or []]

@@ -19,6 +19,7 @@ __all__ = [
     "exportable",
     "last_applied",
     "parse_manifest",
+    "plane_only",
     "with_last_applied",
 ]
 
@@ -189,3 +190,27 @@ def export_documents(objects: Iterable[tuple[str, dict[str, Any]]]) -> list[dict
     kept.sort(key=lambda pair: (_ORDER.index(pair[0]) if pair[0] in _ORDER else len(_ORDER),
                                 pair[1].get("kind", ""), (pair[1].get("metadata") or {}).get("name", "")))
     return [clean(obj) for _, obj in kept]
+
+
+PLANE_REGISTRY = "dev.local/"
+"""Images the embedded plane's builder made: they exist on that plane only."""
+
+
+def plane_only(obj: Any) -> list[str]:
+    """The references in a document to images only the embedded plane has: container and step images under
+    `dev.local/`, and builds that push there (kaniko's `--destination`)."""
+    found: list[str] = []
+    if isinstance(obj, dict):
+        image = obj.get("image")
+        if isinstance(image, str) and image.startswith(PLANE_REGISTRY):
+            found.append(image)
+        for key, value in obj.items():
+            if key != "image":
+                found += plane_only(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            if isinstance(item, str) and item.startswith("--destination=" + PLANE_REGISTRY):
+                found.append(item.split("=", 1)[1])
+            else:
+                found += plane_only(item)
+    return found

@@ -29,6 +29,9 @@ KSVC = "services.serving.knative.dev"
 AUTOSCALING = "autoscaling.knative.dev/"
 VISIBILITY = "networking.knative.dev/visibility"
 SERVICE_LABEL = "serving.knative.dev/service"
+SHIPPING_ENV = frozenset({"JUPYTER_KNATIVE_FUNCTION", "JUPYTER_KNATIVE_HANDLER", "JUPYTER_KNATIVE_REQUIREMENTS"})
+"""The runtime's variables that say where the function is: owned by the shipping, rewritten on every deploy."""
+FUNCTION_VOLUME = "function"
 _TEMPLATE_FIELD = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 _CONSONANTS = "bcdfghjklmnpqrstvwxz"
 
@@ -71,6 +74,11 @@ class FunctionSpec:
     annotations: Mapping[str, str] | None = None
     labels: Mapping[str, str] | None = None
     cluster_local: bool = False
+    function_env: Mapping[str, str] = field(default_factory=dict)
+    """What the shipping sets for the runtime (`JUPYTER_KNATIVE_*`): replaces any earlier such variables."""
+    function_volume: Mapping[str, Any] | None = None
+    """The pod volume carrying the function (ConfigMap shipping), named `function`; None: no such volume."""
+    function_mount: Mapping[str, Any] | None = None
 
 
 def _number(value: float) -> str:
@@ -115,17 +123,32 @@ def updated_template(current: Mapping[str, Any], spec: FunctionSpec, revision_na
     containers = pod.get("containers") or [{}]
     container = containers[0]
     container["image"] = spec.image
-    if spec.env is not None:
-        if spec.env:
-            container["env"] = _env(spec.env)
-        else:
-            container.pop("env", None)
+    env = _env(spec.env) if spec.env is not None else list(container.get("env") or [])
+    env = [e for e in env if e.get("name") not in SHIPPING_ENV]
+    env += _env(spec.function_env)
+    if env:
+        container["env"] = env
+    else:
+        container.pop("env", None)
+    _set_named(container, "volumeMounts", FUNCTION_VOLUME, spec.function_mount)
+    _set_named(pod, "volumes", FUNCTION_VOLUME, spec.function_volume)
     pod["containers"] = containers
     if spec.concurrency_limit is not None:
         pod["containerConcurrency"] = int(spec.concurrency_limit)
     if spec.timeout is not None:
         pod["timeoutSeconds"] = int(spec.timeout)
     return template
+
+
+def _set_named(owner: dict[str, Any], key: str, name: str, item: Mapping[str, Any] | None) -> None:
+    """`owner[key]` (a list of named items) with the item called `name` replaced by `item`, or removed."""
+    items = [i for i in owner.get(key) or [] if i.get("name") != name]
+    if item is not None:
+        items.append({**item, "name": name})
+    if items:
+        owner[key] = items
+    else:
+        owner.pop(key, None)
 
 
 def service_metadata(spec: FunctionSpec) -> tuple[dict[str, str], dict[str, str]]:

@@ -47,7 +47,7 @@ from .headers import (
     read_error,
     timeout_response,
 )
-from .metrics import Histogram, RevisionLabels, RevisionSample, RevisionStats, render
+from .metrics import Histogram, PodSample, PodStats, RevisionLabels, RevisionSample, RevisionStats, render, render_pod
 from .proxy import (
     CANCELLED,
     CONNECTING,
@@ -96,11 +96,12 @@ class Endpoint(NamedTuple):
 
 
 class _Endpoint:
-    __slots__ = ("dialing", "host", "idle", "in_flight", "name", "port", "removed", "waiters")
+    __slots__ = ("dialing", "host", "idle", "in_flight", "name", "port", "removed", "stats", "waiters")
 
     def __init__(self, spec: Endpoint) -> None:
         self.host, self.port, self.name = spec.host, spec.port, spec.name
         self.in_flight = 0
+        self.stats = PodStats()  # this replica's queue-proxy counters
         self.idle: list[UpstreamProtocol] = []
         self.waiters: deque[Exchange] = deque()  # hold a slot here, wait for a connection
         self.dialing = 0
@@ -295,6 +296,16 @@ class Ingress:
             rev.window = 0
         return out
 
+    def pod_metrics_text(self, key: RevisionKey, pod: str) -> bytes:
+        """The queue-proxy metrics of one replica (what its port 9091 serves in a cluster); a replica the
+        ingress does not hold (not ready yet, or gone) has no counts."""
+        rev = self._revisions.get(key)
+        labels = rev.labels if rev is not None else RevisionLabels(key.namespace, "", "", key.name)
+        ep = next((e for e in rev.endpoints if e.name == pod), None) if rev is not None else None
+        return render_pod(PodSample(labels=labels, pod=pod, stats=ep.stats.copy() if ep is not None else PodStats(),
+                                    in_flight=ep.in_flight if ep is not None else 0,
+                                    limited=rev is not None and rev.cc > 0))
+
     def metrics_text(self) -> bytes:
         """Prometheus text exposition (format 0.0.4) of the request metrics."""
         return render(
@@ -382,6 +393,7 @@ class Ingress:
             ex.idle_handle.cancel()
             ex.idle_handle = None
         rev.record(ex.method, ex.status, now - ex.t0, now - ex.t_dispatch)
+        ep.stats.record(ex.status, (now - ex.t_dispatch) * 1000.0, True)
         self._release(ex, now)
         if reusable:
             self._recycle(ep, upstream)
@@ -404,8 +416,10 @@ class Ingress:
             ex.idle_handle = None
         if ex.state == RESPONDING:  # the head is out: all the client can learn is a cut connection
             ex.state = DONE
-            rev.record(ex.method, ex.status, self._clock() - ex.t0, None)
-            self._release(ex, self._clock())
+            now = self._clock()
+            rev.record(ex.method, ex.status, now - ex.t0, None)
+            ep.stats.record(ex.status, (now - ex.t_dispatch) * 1000.0, True)
+            self._release(ex, now)
             ex.conn.abort()
         elif upstream.reused and not upstream.got_bytes and ex.replay is not None and ex.tried is None:
             # a pooled connection the replica had already closed: send the request again on a new one
@@ -588,6 +602,8 @@ class Ingress:
         now = self._clock()
         if rev is not None:
             rev.record(ex.method, status, now - ex.t0, now - ex.t_dispatch if dispatched else None)
+        if dispatched and ex.endpoint is not None:  # queue-proxy's own answer (502, 504)
+            ex.endpoint.stats.record(status, (now - ex.t_dispatch) * 1000.0, False)
         self._release(ex, now)
         if ex.idle_handle is not None:
             ex.idle_handle.cancel()

@@ -6,6 +6,11 @@ so the function's module-level code runs once per Revision and each replica is a
 milliseconds. Each run of a container logs to its own file, `logs/<ns>/<pod>/<container>/<n>.log`,
 kept after the replica is gone; a container that exits reports the end of that log as its
 termination message, as `terminationMessagePolicy: FallbackToLogsOnError` does.
+
+The kubelet materialises a pod's volumes under `volumes` (the runtime's, beside the zygotes' folders) and
+tells the replica where they are through its environment; what belongs to one pod only (an emptyDir's
+folder) travels in `ContainerSpec.pod_env`, given to the fork but kept out of the zygote's environment and
+key, so a Revision's pods still share one zygote.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class ContainerSpec:
     image: str
     env: dict[str, str]
     restart: int  # the container's restart count: each run logs to its own file, as the kubelet keeps them
+    pod_env: dict[str, str] = field(default_factory=dict)  # this pod's own variables, over `env`, fork only
 
 
 @dataclass(frozen=True)
@@ -113,10 +119,12 @@ def termination_message(path: Path) -> str:
 class ZygoteRuntime:
     """`ReplicaRuntime` with one warm zygote per (image, environment) and a fork per replica."""
 
-    def __init__(self, *, artifacts: Path, logs: Path, workdir: Path) -> None:
+    def __init__(self, *, artifacts: Path, logs: Path, workdir: Path, volumes: Path | None = None) -> None:
         self.artifacts = artifacts
         self.logs = logs
         self.workdir = workdir
+        self.volumes = volumes if volumes is not None else workdir / "volumes"
+        """Where the kubelet materialises pods' volumes (no zygote key is spelled `volumes`)."""
         self._zygotes: dict[str, ZygoteClient] = {}
         self._starting: dict[str, asyncio.Task[ZygoteClient]] = {}
         self._replicas: dict[PodRef, _Replica] = {}
@@ -167,7 +175,7 @@ class ZygoteRuntime:
         path = self.log_path(pod.namespace, pod.name, container.name, container.restart)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            pid = await zygote.fork(sock, container.env, path, pod.name)
+            pid = await zygote.fork(sock, {**container.env, **container.pod_env}, path, pod.name)
         except ZygoteError as e:
             raise StartError("Error", str(e), exit_code=1) from None
         finally:

@@ -62,7 +62,8 @@ def service(ctx: Context, a: argparse.Namespace) -> Any:
              "scale_target": a.scale_target, "scale_metric": a.scale_metric, "scale_window": a.scale_window,
              "concurrency_limit": a.concurrency_limit, "timeout": a.timeout, "revision_name": a.revision_name,
              "annotations": a.annotation or None, "labels": a.label or None,
-             "requirements": a.requirements or None, "cluster_local": a.cluster_local}
+             "requirements": a.requirements or None, "cluster_local": a.cluster_local, "ship": a.ship,
+             "registry": a.registry, "runtime_image": a.runtime_image, "base_image": a.base_image}
     deployment = deploy_with_progress(ctx.client, a.name, source, handler=handler, wait=a.wait,
                                       namespace=a.namespace, **flags)
     local = define_locally(ctx.shell, source, handler)
@@ -153,7 +154,9 @@ def send(ctx: Context, a: argparse.Namespace) -> Any:
 def logs(ctx: Context, a: argparse.Namespace) -> Any:
     if getattr(a, "widget", False):
         return log_widget(ctx, a)
-    found = ctx.client.logs(a.name, revision=a.revision, follow=a.follow, tail=a.tail, namespace=a.namespace)
+    chosen = {"container": a.container} if hasattr(a, "container") else {}
+    found = ctx.client.logs(a.name, revision=a.revision, follow=a.follow, tail=a.tail, namespace=a.namespace,
+                            **chosen)
     if isinstance(found, str):
         return out.Text(found)
     return out.Text("".join(_follow(found, a.timeout)))
@@ -357,18 +360,33 @@ def dashboard(ctx: Context, a: argparse.Namespace) -> Any:
 # --- the backend -------------------------------------------------------------------------------------
 
 
+_CLUSTER_FLAGS = ("context", "kubeconfig", "ingress", "prometheus", "ship", "registry", "runtime_image", "base_image")
+
+
 def backend(ctx: Context, a: argparse.Namespace) -> out.Record:
+    from jupyter_knative.client import ShipOptions
+
     session = ctx.session
+    given = [f"--{f.replace('_', '-')}" for f in _CLUSTER_FLAGS if getattr(a, f) is not None]
     if a.backend == "embedded":
-        if a.context or a.kubeconfig:
-            raise UsageError("%knative backend embedded: --context and --kubeconfig are for kubernetes")
+        if given:
+            raise UsageError(f"%knative backend embedded: {' and '.join(given)} "
+                             f"{'is' if len(given) == 1 else 'are'} for the kubernetes backend")
         session.use_embedded(a.namespace)
     elif a.backend == "kubernetes":
-        session.use_kubernetes(kubeconfig=a.kubeconfig, context=a.context, namespace=a.namespace)
-    elif a.context or a.kubeconfig or a.namespace:
+        shipping = ShipOptions(ship=a.ship, registry=a.registry, runtime_image=a.runtime_image,
+                               base_image=a.base_image)
+        session.use_kubernetes(kubeconfig=a.kubeconfig, context=a.context, namespace=a.namespace,
+                               ingress=a.ingress, prometheus=a.prometheus,
+                               shipping=shipping if shipping != ShipOptions() else None)
+    elif given or a.namespace:
         raise UsageError("%knative backend: name the backend to switch to: embedded or kubernetes")
     client = session.client
-    return out.Record({"backend": client.backend, "namespace": client.namespace}, title="Knative backend")
+    record: dict[str, Any] = {"backend": client.backend, "namespace": client.namespace}
+    shipping_now = getattr(client, "shipping", None)
+    if client.backend == "kubernetes" and shipping_now is not None:
+        record.update({k: v for k, v in vars(shipping_now).items() if v is not None})
+    return out.Record(record, title="Knative backend")
 
 
 def up(ctx: Context, a: argparse.Namespace) -> out.Record:

@@ -301,6 +301,7 @@ def _service(p: argparse.ArgumentParser) -> None:
     p.add_argument("--requirements", type=_words, action="append", default=[], metavar="REQ[,REQ]",
                    help="pip requirements of the function (repeatable)")
     p.add_argument("--cluster-local", action="store_true", help="reachable only inside the cluster")
+    _shipping(p)
     wait = p.add_mutually_exclusive_group()
     wait.add_argument("--wait", dest="wait", action="store_true", default=True, help="wait until Ready (default)")
     wait.add_argument("--no-wait", dest="wait", action="store_false", help="return once the service is written")
@@ -340,6 +341,10 @@ def _logs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tail", type=_count, metavar="N", help="only the last N lines")
     p.add_argument("--timeout", type=parse_duration, metavar="DURATION", help="stop following after DURATION")
     # absent unless given, so the parsed arguments of a plain `logs` stay as they were
+    p.add_argument("-c", "--container", default=argparse.SUPPRESS,
+                   help="this container's logs (default user-container; all: every container, as --all-containers)")
+    p.add_argument("--all-containers", dest="container", action="store_const", const="all",
+                   default=argparse.SUPPRESS, help="every container of the revision's pods (queue-proxy too)")
     p.add_argument("--widget", action="store_true", default=argparse.SUPPRESS,
                    help="follow in a live log widget (with a Stop button) instead of printing")
     _namespace(p)
@@ -448,11 +453,26 @@ def _dashboard(p: argparse.ArgumentParser) -> None:
     _namespace(p)
 
 
+def _shipping(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ship", choices=("plane", "configmap", "oci", "tekton"),
+                   help="how the function reaches a cluster (default: plane on the embedded plane; on a cluster "
+                        "oci with --registry, else configmap)")
+    p.add_argument("--registry", metavar="REGISTRY", help="where oci/tekton push the image, e.g. ghcr.io/me")
+    p.add_argument("--runtime-image", metavar="IMAGE",
+                   help="the runtime image configmap/tekton build on (`jupyter knative push-runtime` makes one)")
+    p.add_argument("--base-image", metavar="IMAGE", help="the base image of oci (default python:3.11-slim)")
+
+
 def _backend(p: argparse.ArgumentParser) -> None:
     p.add_argument("backend", nargs="?", choices=("embedded", "kubernetes"),
                    help="switch to this backend (default: show the current one)")
     p.add_argument("--context", help="kubeconfig context (kubernetes)")
     p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (kubernetes; default: $KUBECONFIG)")
+    p.add_argument("--ingress", metavar="URL",
+                   help="where requests to service URLs go, e.g. a port-forwarded Kourier http://127.0.0.1:8080")
+    p.add_argument("--prometheus", metavar="URL", help="Prometheus for the widgets' metrics (kubernetes; default: "
+                                                       "scrape pods through the API server's proxy)")
+    _shipping(p)
     _namespace(p)
 
 

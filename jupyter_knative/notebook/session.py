@@ -28,17 +28,18 @@ def _embedded(namespace: str) -> Client:
     return Client.embedded(namespace=namespace, start=True)
 
 
-def _cluster(kubeconfig: str | None, context: str | None, namespace: str | None) -> Client:
+def _cluster(kubeconfig: str | None, context: str | None, namespace: str | None, **options: Any) -> Client:
+    """A cluster client; `options` are `Client`'s keyword options (ingress, prometheus, shipping)."""
     from jupyter_knative.client import Client
 
-    return Client(kubeconfig=kubeconfig, context=context, namespace=namespace)
+    return Client(kubeconfig=kubeconfig, context=context, namespace=namespace, **options)
 
 
 class Session:
     """The current backend and its `Client`."""
 
     def __init__(self, *, embedded: Callable[[str], Client] = _embedded,
-                 cluster: Callable[[str | None, str | None, str | None], Client] = _cluster) -> None:
+                 cluster: Callable[..., Client] = _cluster) -> None:
         self._connect_embedded = embedded
         self._connect_cluster = cluster
         self._client: Client | None = None
@@ -67,8 +68,10 @@ class Session:
         return client
 
     def use_kubernetes(self, *, kubeconfig: str | None = None, context: str | None = None,
-                       namespace: str | None = None) -> Client:
-        client = self._connect_cluster(kubeconfig, context, namespace)
+                       namespace: str | None = None, **options: Any) -> Client:
+        """A cluster; `options` (ingress, prometheus, shipping) go to `Client` when given."""
+        client = self._connect_cluster(kubeconfig, context, namespace,
+                                       **{k: v for k, v in options.items() if v is not None})
         self._replace(client)
         return client
 

@@ -13,6 +13,10 @@ Other image names reach an artifact through tags (`tag_image`, kept in `store/ta
 pushed `registry.example.com/team/fn:v1` tags that name with the artifact it produced, and `resolve`
 follows the tag (latest write wins), or a `@sha256:<hex>` digest the tag once pointed at.
 
+The function runtime image (`RUNTIME_REPOSITORY`, any tag or digest: what `jupyter_knative.client.shipping`
+runs on a cluster, with the function mounted from a ConfigMap) resolves to kind `runtime`: its application is
+what `serve.load_function` loads from the container's environment.
+
 Errors: `ValueError` for a source that does not compile (with its line), an entrypoint the source does
 not define, a name that is not a DNS label, or a folder with no function; `DependencyError` (a
 `ValueError`) when pip cannot install the requirements.
@@ -40,6 +44,7 @@ from .samples import normalize_image, sample_for
 __all__ = [
     "ABI_VERSION",
     "REGISTRY",
+    "RUNTIME_REPOSITORY",
     "DependencyError",
     "Resolved",
     "check_function",
@@ -54,6 +59,9 @@ ABI_VERSION = 2
 """Bumped when the runtime would serve the same source differently, or the encoding changes: changes every
 digest. 2: several files, requirements and their dependency set."""
 REGISTRY = "dev.local"
+RUNTIME_REPOSITORY = "ghcr.io/jupyter-knative/function-runtime"
+"""The runtime image's repository (runtime/Dockerfile; `client.shipping.RUNTIME_IMAGE` is a tag of it)."""
+RUNTIME_NAME = "function-runtime"
 SOURCE_FILE = "main.py"
 METADATA_FILE = "artifact.json"
 TAGS_DIR = "tags"
@@ -70,12 +78,13 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Resolved:
-    """What an image reference names: a packaged function, or a built-in sample."""
+    """What an image reference names: a packaged function, a built-in sample, or the function runtime image
+    (whose function comes from the container's environment and mounts)."""
 
-    kind: Literal["artifact", "sample"]
-    name: str  # the function's name, or the sample's name (see `samples.SAMPLES`)
-    digest: str | None  # "sha256:<hex>" (for a sample, only if the reference carried one)
-    path: Path | None  # the artifact directory; None for a sample
+    kind: Literal["artifact", "sample", "runtime"]
+    name: str  # the function's name, the sample's name (see `samples.SAMPLES`), or `RUNTIME_NAME`
+    digest: str | None  # "sha256:<hex>" (for a sample or the runtime, only if the reference carried one)
+    path: Path | None  # the artifact directory; None for a sample or the runtime
     entrypoint: str | None = None
     entry: str = SOURCE_FILE  # the file the function is in, relative to `path`
     deps: Path | None = None  # the installed dependency set to put on `sys.path`, if any
@@ -171,13 +180,16 @@ def parse_ref(image: str) -> tuple[str, str, str] | None:
 
 def resolve(image: str, store: Path) -> Resolved | None:
     """What `image` runs here: an artifact present in `store` (directly, or through a tag), a built-in
-    sample, or None."""
+    sample, the function runtime image, or None."""
     ref = parse_ref(image) or _follow_tag(image, store)
     if ref is not None:
         return _artifact(ref, Path(store))
     sample = sample_for(image)
     if sample is not None:
         return Resolved("sample", sample, normalize_image(image)[2], None)
+    repository, _, digest = normalize_image(image)
+    if repository == RUNTIME_REPOSITORY:
+        return Resolved("runtime", RUNTIME_NAME, digest, None)
     return None
 
 

@@ -1,7 +1,8 @@
 """What a replica process runs, forked from a zygote or started fresh.
 
-`load_image` turns an image reference into the application (a packaged function or a built-in
-sample); `serve` runs it on the listening socket until SIGTERM, then drains and returns 0 (3 if the
+`load_image` turns an image reference into the application (a packaged function, a built-in sample, or
+the function runtime image's function, found through the environment as `serve.load_function` finds it);
+`serve` runs it on the listening socket until SIGTERM, then drains and returns 0 (3 if the
 application's lifespan startup failed, as uvicorn exits).
 
 Fresh-interpreter fallback (and the cold-start baseline):
@@ -18,7 +19,7 @@ import signal
 import socket
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from . import clusterdns
@@ -29,7 +30,7 @@ from .http import LifespanFailure, Server, ServerConfig
 from .loader import add_dependencies, load_entry
 from .samples import create_sample
 
-__all__ = ["DRAIN_ENV", "ImageNotFound", "load_image", "main", "serve"]
+__all__ = ["DRAIN_ENV", "RUNTIME_DEPS", "ImageNotFound", "load_image", "main", "serve"]
 
 DRAIN_ENV = "JUPYTER_KNATIVE_DRAIN_SECONDS"
 """How long a replica lets in-flight requests finish after SIGTERM (default 30; the supervisor's own
@@ -37,20 +38,32 @@ grace, after which it sends SIGKILL, should be at least this)."""
 LIFESPAN_FAILED = 3
 
 
+RUNTIME_DEPS = "runtime-deps"
+"""Where, in the store, the runtime image's requirements are installed once per requirements file."""
+
+
 class ImageNotFound(LookupError):
-    """The image is neither a packaged function in the store nor a built-in sample."""
+    """The image is neither a packaged function in the store, a built-in sample nor the runtime image."""
 
 
-def load_image(image: str, store: Path) -> Loaded:
+def load_image(image: str, store: Path, env: Mapping[str, str] | None = None) -> Loaded:
     """The application `image` runs; executes a function's module (once), with its dependency set importable.
     In a zygote this runs before any fork, so the module's imports (heavy libraries too) are shared by every
-    replica. User errors propagate."""
+    replica. The runtime image's function is found through `env` (default: the process's environment, the
+    container's), its requirements installed once into the store. User errors propagate."""
     clusterdns.install()  # cluster-local names reach the plane's ingress, as cluster DNS would
     resolved = resolve(image, store)
     if resolved is None:
-        raise ImageNotFound(f"image {image!r} is neither a function packaged in {store} nor a built-in sample")
+        raise ImageNotFound(f"image {image!r} is neither a function packaged in {store}, a built-in sample nor "
+                            f"the function runtime image")
     if resolved.kind == "sample":
         return Loaded(create_sample(resolved.name), "sample", resolved.name)
+    if resolved.kind == "runtime":
+        from .serve import DEPS_CACHE_ENV, load_function  # serve imports this module
+
+        container = dict(os.environ if env is None else env)
+        container.setdefault(DEPS_CACHE_ENV, str(Path(store) / RUNTIME_DEPS))
+        return load_function(container)
     assert resolved.path is not None
     if resolved.deps is not None:
         if not resolved.deps.is_dir():

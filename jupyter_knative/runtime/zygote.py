@@ -4,10 +4,12 @@
 
 It imports the runtime (uvloop, httptools), executes the function's module once (or builds the
 sample), with the artifact's dependency set on `sys.path` so its top-level imports (numpy, pandas...)
-happen here, before any fork, and not in each replica; it freezes the heap for the garbage collector
-(`gc.freeze()`: children then share those pages instead of copying them when a collection touches
-them), connects to the daemon's control socket and says `ready` (or `error` with the traceback, and
-exits 1). Then it forks a replica per `fork` request (see `control` for the frames), reaps them and
+happen here, before any fork, and not in each replica (for the function runtime image, the module its
+environment names, read through `JUPYTER_KNATIVE_MOUNTS` from the ConfigMap folder the kubelet wrote: that
+environment is the Revision's, so the design holds, one zygote per Revision); it freezes the heap for
+the garbage collector (`gc.freeze()`: children then share those pages instead of copying them when a
+collection touches them), connects to the daemon's control socket and says `ready` (or `error` with the
+traceback, and exits 1). Then it forks a replica per `fork` request (see `control` for the frames), reaps them and
 reports each exit.
 
 Process decisions:

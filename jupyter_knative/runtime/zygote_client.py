@@ -103,7 +103,8 @@ class ZygoteClient:
         """Start a zygote for `image` and wait until it is ready. Raises `ZygoteError`."""
         workdir.mkdir(parents=True, exist_ok=True)
         if resolve(image, store) is None:
-            raise ZygoteError(f"image {image!r} is neither a function packaged in {store} nor a built-in sample")
+            raise ZygoteError(f"image {image!r} is neither a function packaged in {store}, a built-in sample nor "
+                              f"the function runtime image")
         path = _control_path(workdir)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(path))
@@ -306,7 +307,8 @@ class FreshSpawner:
     async def start(cls, image: str, *, store: Path, workdir: Path, env: Mapping[str, str] | None = None,
                     timeout: float = 60.0) -> FreshSpawner:
         if resolve(image, store) is None:
-            raise ZygoteError(f"image {image!r} is neither a function packaged in {store} nor a built-in sample")
+            raise ZygoteError(f"image {image!r} is neither a function packaged in {store}, a built-in sample nor "
+                              f"the function runtime image")
         workdir.mkdir(parents=True, exist_ok=True)
         return cls(image, store, workdir, {**os.environ, **(env or {})})
 

@@ -148,7 +148,8 @@ class EventFlow(LiveBox):
             graph = build_graph(self.namespace, snapshot.objects, snapshot.metrics, recent)
             self._apply(sankey_data(graph))
             self.graph = graph
-            _set(self.status, status_html(graph, snapshot.error, self.recent_available))
+            _set(self.status, status_html(graph, snapshot.error, self.recent_available,
+                                          absent=snapshot.absent & frozenset(KINDS)))
             _set(self.details, details_html(graph, self._pick(graph)))
 
     def _recent_for(self, metrics: Metrics) -> list[dict[str, Any]]:
@@ -202,8 +203,15 @@ def _fields(data: SankeyData, old: SankeyData | None) -> list[tuple[str, Sequenc
     return [(prop, getattr(data, attr), getattr(old, attr) if old is not None else None) for prop, attr in pairs]
 
 
-def status_html(graph: FlowGraph, error: str | None, recent: bool | None) -> str:
+def status_html(graph: FlowGraph, error: str | None, recent: bool | None,
+                absent: frozenset[str] = frozenset()) -> str:
+    """The line above the figure; `absent`: the eventing kinds the server does not serve."""
     parts = [f"<b>Event flow</b> · namespace {html.escape(graph.namespace)}"]
+    if absent >= frozenset(KINDS):
+        parts.append("Knative Eventing is not installed on this server: nothing to show")
+        if error:
+            parts.append(f"<span style='color:#b00'>{html.escape(error)}</span>")
+        return " · ".join(parts)
     kinds: dict[str, int] = {}
     for node in graph.nodes:
         kinds[node.kind] = kinds.get(node.kind, 0) + 1
@@ -211,6 +219,8 @@ def status_html(graph: FlowGraph, error: str | None, recent: bool | None) -> str
                                                   ("channel", "channels"), ("trigger", "triggers"),
                                                   ("subscription", "subscriptions"), ("flow", "flows")) if kinds.get(k)]
     parts.append(", ".join(shown) if shown else "no sources, brokers, channels, triggers or subscriptions yet")
+    if absent:
+        parts.append("not served here: " + ", ".join(k for k in KINDS if k in absent))
     if not graph.counted:
         parts.append("no eventing metrics on this backend: structure only")
     elif recent is False:

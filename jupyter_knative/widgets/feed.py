@@ -1,5 +1,7 @@
-"""The live data every widget draws from: one `Feed` per client keeps API watches and polls `GET /metrics`,
-and hands each subscriber a fresh `Snapshot` at most once per interval, only when something changed.
+"""The live data every widget draws from: one `Feed` per client keeps API watches and polls the connection's
+metrics (`jupyter_knative.client.metrics.MetricsSource`: the plane's `GET /metrics`, Prometheus' `/federate`, or
+the revision and broker pods through the pod proxy), and hands each subscriber a fresh `Snapshot` at most once
+per interval, only when something changed.
 
     feed = shared_feed(client)
     sub = feed.subscribe(on_snapshot, namespace="default", kinds=("ksvc", "revisions", "routes", "pods"))
@@ -10,7 +12,10 @@ Threads: the feed's own thread (`knative-feed-…`) polls the metrics and calls 
 (namespace, kind) is read by a helper thread of the feed (`knative-feed-…/pods@default`), because a blocking
 HTTP stream cannot share a thread with others. They all run only while someone is subscribed, and stop (sockets
 shut, threads joined) when the last subscription or the feed is closed. A plane that goes down or a watch that
-fails never ends them: they back off, retry, and the snapshots carry the failure in `error`.
+fails never ends them: they back off, retry, and the snapshots carry the failure in `error`. A kind the server
+does not serve (brokers and triggers on a cluster without Knative Eventing) is no failure: it is empty, listed in
+`Snapshot.absent`, and looked for again every ABSENT_KIND_RETRY seconds (discovery is asked again at most that
+often for the whole feed).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +35,8 @@ import urllib3
 
 from jupyter_knative.client import Client, KnativeError
 from jupyter_knative.client.errors import from_status_body, from_transport
+from jupyter_knative.client.kinds import ResourceInfo, resolve, unknown_kind
+from jupyter_knative.client.metrics import MetricsSource
 
 __all__ = ["DEFAULT_KINDS", "Feed", "Metrics", "Sample", "Snapshot", "Subscription", "parse_metrics", "shared_feed"]
 
@@ -47,6 +54,8 @@ FIRST_SNAPSHOT_WAIT = 2.0
 METRICS_TIMEOUT = 2.0
 METRICS_ABSENT_RETRY = 30.0
 """Seconds before asking again a server whose /metrics is missing or not Knative's (any real cluster)."""
+ABSENT_KIND_RETRY = 60.0
+"""Seconds before looking again for a kind the server does not serve."""
 WATCH_SECONDS = 300
 JOIN_TIMEOUT = 1.0
 _NO_METRICS_CODES = (401, 403, 404, 405, 406)
@@ -101,6 +110,15 @@ def _sample_namespace(sample: Sample) -> str | None:
     return next((sample.labels[k] for k in _NAMESPACE_LABELS if k in sample.labels), None)
 
 
+def merge_metrics(parts: Iterable[Metrics]) -> Metrics:
+    """Samples of several scrapes (pods) under one name each."""
+    out: Metrics = {}
+    for part in parts:
+        for name, samples in part.items():
+            out.setdefault(name, []).extend(samples)
+    return out
+
+
 def _is_knative(metrics: Metrics) -> bool:
     return any(name.startswith(_KNATIVE_PREFIXES) for name in metrics)
 
@@ -121,6 +139,8 @@ class Snapshot:
     error: str | None = None
     """What is failing now (a watch, the plane), None when every source answers."""
     namespace: str = ""
+    absent: frozenset[str] = frozenset()
+    """The subscribed kinds the server does not serve (their `objects` are empty)."""
 
 
 def event_order(event: dict[str, Any]) -> tuple[str, int]:
@@ -138,12 +158,15 @@ class _Watch:
     """The current objects of one kind in one namespace, kept by list + watch on a thread of its own."""
 
     def __init__(self, client: Client, kind: str, namespace: str, on_change: Callable[[], None],
-                 thread_name: str) -> None:
+                 thread_name: str, resolve_kind: Callable[[str], ResourceInfo] | None = None) -> None:
         self.client, self.kind, self.namespace = client, kind, namespace
         self.items: dict[str, dict[str, Any]] = {}
         self.generation = 0
         self.synced = False
         self.error: str | None = None
+        self.absent = False
+        """The server does not serve the kind (now)."""
+        self._resolve = resolve_kind or client._objects.info
         self._on_change = on_change
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -153,9 +176,9 @@ class _Watch:
     def start(self) -> None:
         self._thread.start()
 
-    def view(self) -> tuple[int, dict[str, dict[str, Any]], bool, str | None]:
+    def view(self) -> tuple[int, dict[str, dict[str, Any]], bool, str | None, bool]:
         with self._lock:
-            return self.generation, dict(self.items), self.synced, self.error
+            return self.generation, dict(self.items), self.synced, self.error, self.absent
 
     def stop(self) -> None:
         self._stop.set()
@@ -175,6 +198,15 @@ class _Watch:
             try:
                 self._list_and_watch()
                 failures = 0
+            except KnativeError as e:
+                if not _not_served(e):
+                    self._failed(e)
+                    self._stop.wait(BACKOFF[min(failures, len(BACKOFF) - 1)])
+                    failures += 1
+                    continue
+                self._not_served()
+                self._stop.wait(ABSENT_KIND_RETRY)
+                failures = 0
             except Exception as e:  # a watch must outlive any failure: report it, back off, start over
                 self._failed(e)
                 self._stop.wait(BACKOFF[min(failures, len(BACKOFF) - 1)])
@@ -182,7 +214,7 @@ class _Watch:
 
     def _list_and_watch(self) -> None:
         objects = self.client._objects
-        info = objects.info(self.kind)
+        info = self._resolve(self.kind)
         items, rv = objects.list_info(info, self.namespace if info.namespaced else None)
         self._replace({str(i["metadata"]["name"]): i for i in items})
         while not self._stop.is_set():
@@ -237,7 +269,7 @@ class _Watch:
             self._trim()
             self.generation += 1
             first = not self.synced
-            self.synced, self.error = True, None
+            self.synced, self.error, self.absent = True, None, False
         if first:
             self._on_change()
 
@@ -257,6 +289,19 @@ class _Watch:
             newest = sorted(self.items.values(), key=event_order)[-KEPT_EVENTS:]
             self.items = {str(e["metadata"]["name"]): e for e in newest}
 
+    def _not_served(self) -> None:
+        if self._stop.is_set():
+            return
+        with self._lock:
+            changed = bool(self.items) or self.error is not None or not self.absent
+            self.items, self.error, self.absent = {}, None, True
+            first = not self.synced
+            self.synced = True
+            if changed:
+                self.generation += 1
+        if first:
+            self._on_change()
+
     def _failed(self, error: Exception) -> None:
         if self._stop.is_set():
             return
@@ -271,6 +316,11 @@ class _Watch:
                 self.generation += 1
         if first:
             self._on_change()
+
+
+def _not_served(error: KnativeError) -> bool:
+    """The server does not serve the kind: discovery does not know the word, or the resource answers 404."""
+    return error.code == 404 or (error.code is None and error.reason == "NotFound")
 
 
 # --- subscriptions and the feed -------------------------------------------------------------------------------
@@ -314,9 +364,13 @@ class Feed:
         self._metrics_error: str | None = None
         self._metrics_next = 0.0
         self._metrics_failures = 0
+        self._source: MetricsSource | None = None
+        self._discovered_at = float("-inf")
         self.name = f"knative-feed-{id(self):x}"
         self.polls = 0
-        """/metrics requests made (for tests and benchmarks)."""
+        """Metrics scrapes made (for tests and benchmarks)."""
+        self.last_scrape: Any = None
+        """The last `Scrape` (which source, which pods answered or failed), None before the first."""
 
     # -- subscribing ---------------------------------------------------------------------------------------
 
@@ -376,9 +430,27 @@ class Feed:
 
     def _ensure_watch(self, namespace: str, kind: str) -> None:
         if (namespace, kind) not in self._watches:
-            watch = _Watch(self.client, kind, namespace, self._wake.set, f"{self.name}/{kind}@{namespace}")
+            watch = _Watch(self.client, kind, namespace, self._wake.set, f"{self.name}/{kind}@{namespace}",
+                           self._resolve_kind)
             self._watches[namespace, kind] = watch
             watch.start()
+
+    def _resolve_kind(self, kind: str) -> ResourceInfo:
+        """What `kind` names, from the discovery the client has; asked of the server again only when the word is
+        unknown and the last such refresh is ABSENT_KIND_RETRY seconds old (the watches of absent kinds all retry)."""
+        discovery = self.client._discovery
+        found = resolve(kind, discovery.resources())
+        if found is None:
+            with self._lock:
+                now = time.monotonic()
+                refresh = now - self._discovered_at >= ABSENT_KIND_RETRY
+                if refresh:
+                    self._discovered_at = now
+            if refresh:
+                found = resolve(kind, discovery.resources(refresh=True))
+        if found is None:
+            raise unknown_kind(kind, discovery.resources())
+        return found
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -389,6 +461,12 @@ class Feed:
     # -- the loop --------------------------------------------------------------------------------------------
 
     def _run(self, stop: threading.Event) -> None:
+        try:
+            self._loop(stop)
+        finally:
+            self._close_source()  # its scraping threads end with the feed's
+
+    def _loop(self, stop: threading.Event) -> None:
         next_poll = 0.0
         while not stop.is_set():
             self._wake.wait(max(0.0, next_poll - time.monotonic()))
@@ -404,13 +482,23 @@ class Feed:
             except Exception:  # the loop must survive anything a snapshot or subscriber does
                 log.exception("knative feed: delivering snapshots failed")
 
+    def _close_source(self) -> None:
+        with self._lock:
+            source, self._source = self._source, None
+        if source is not None:
+            source.close()
+
     def _poll_metrics(self, now: float) -> None:
         if now < self._metrics_next:
             return
-        conn = self.client._conn
+        with self._lock:
+            if self._source is None:
+                self._source = MetricsSource(self.client, timeout=METRICS_TIMEOUT, thread_name=f"{self.name}/metrics")
+            source = self._source
+            namespaces = list(dict.fromkeys(s.namespace for s in self._subs))
         self.polls += 1
         try:
-            text = conn.request_raw("GET", "/metrics", accept="text/plain", timeout=METRICS_TIMEOUT)
+            scrape = source.scrape(namespaces)
         except KnativeError as e:
             if e.code in _NO_METRICS_CODES:  # the server answered: it has no metrics for us (any real cluster)
                 self._metrics, self._metrics_error = {}, None
@@ -420,9 +508,11 @@ class Feed:
                 self._metrics_next = now + BACKOFF[min(self._metrics_failures, len(BACKOFF) - 1)]
                 self._metrics_failures += 1
             return
-        metrics = parse_metrics(text.decode("utf-8", "replace"))
+        self.last_scrape = scrape
+        metrics = merge_metrics(parse_metrics(text) for text in scrape.texts)
         self._metrics_failures, self._metrics_error = 0, None
-        if not _is_knative(metrics):
+        self._metrics_next = now + source.interval
+        if scrape.source == "plane" and not _is_knative(metrics):  # a /metrics that is not the plane's
             metrics, self._metrics_next = {}, now + METRICS_ABSENT_RETRY
         self._metrics = metrics
 
@@ -451,19 +541,22 @@ class Feed:
         objects: dict[str, dict[str, dict[str, Any]]] = {}
         errors = [self._metrics_error] if self._metrics_error else []
         generations = []
+        absent: set[str] = set()
         for kind, view in mine:
-            generation, items, _, error = view if view is not None else (0, {}, False, None)
+            generation, items, _, error, missing = view if view is not None else (0, {}, False, None, False)
             generations.append(generation)
             if error:
                 errors.append(error)
+            if missing:
+                absent.add(kind)
             if kind != "events":
                 objects[kind] = items
-        events = sorted(((views.get((sub.namespace, "events")) or (0, {}, False, None))[1]).values(),
+        events = sorted(((views.get((sub.namespace, "events")) or (0, {}, False, None, False))[1]).values(),
                         key=event_order)[-MAX_EVENTS:]
         metrics = metrics_of_namespace(self._metrics, sub.namespace)
         error = "; ".join(dict.fromkeys(errors)) or None
         key = (tuple(generations), metrics, error)
-        return Snapshot(now, metrics, objects, events, error, sub.namespace), key
+        return Snapshot(now, metrics, objects, events, error, sub.namespace, frozenset(absent)), key
 
     def _call(self, sub: Subscription, snapshot: Snapshot) -> None:
         try:

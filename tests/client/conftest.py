@@ -1,12 +1,14 @@
 """Clients on the session's plane: `client` (the embedded backend, which knows the ingress and the plane's
-files) and `kube` (the same plane through its kubeconfig, as any cluster is reached), both in the test's
-namespace."""
+files), `kube` (the same plane through its kubeconfig, as any cluster is reached) and `cluster` (the plane
+through a copy of its kubeconfig elsewhere: to the client, just some cluster), all in the test's namespace."""
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -29,6 +31,18 @@ def client(plane: Plane, namespace: str) -> Iterator[Client]:
 @pytest.fixture
 def kube(plane: Plane, namespace: str) -> Iterator[Client]:
     c = Client(kubeconfig=plane.kubeconfig, namespace=namespace)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def cluster(plane: Plane, namespace: str, tmp_path: Path) -> Iterator[Client]:
+    """The plane as any cluster: a copy of its kubeconfig outside its home (so the client cannot tell it is the
+    plane: no built-in builder, no plane files) and its ingress given as a user gives a port-forwarded one."""
+    copy = tmp_path / "kubeconfig"
+    shutil.copy(plane.kubeconfig, copy)
+    c = Client(kubeconfig=copy, namespace=namespace, ingress=plane.ingress)
+    assert c.home is None and c.backend == "kubernetes"
     yield c
     c.close()
 

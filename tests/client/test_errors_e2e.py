@@ -73,9 +73,9 @@ def test_a_plain_kubeconfig_is_a_cluster(plane: Plane, tmp_path: Path, namespace
     status = cluster.status()
     assert status["reachable"] is True and "serving.knative.dev" in status["knative"]
     assert status["version"].startswith("v1.")
-    with pytest.raises(KnativeError) as err:
-        cluster.deploy_function("fn", "def handler(request):\n    return 'x'\n")
-    assert err.value.reason == "NotSupported"
+    with pytest.raises(KnativeError) as err:  # no built-in builder on a cluster
+        cluster.deploy_function("fn", "def handler(request):\n    return 'x'\n", ship="plane")
+    assert err.value.reason == "Invalid" and "not a jupyter-knative plane" in str(err.value)
     with pytest.raises(KnativeError) as err:
         cluster.up()
     assert err.value.reason == "NotSupported"

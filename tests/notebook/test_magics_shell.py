@@ -174,6 +174,12 @@ DISPATCH = [
                  {"namespace": None, "wait": False, "timeout": 60.0}, id="delete"),
     pytest.param("logs hello --revision hello-00001 --tail 3", "logs", ("hello",),
                  {"revision": "hello-00001", "follow": False, "tail": 3, "namespace": None}, id="logs"),
+    pytest.param("logs hello --all-containers", "logs", ("hello",),
+                 {"revision": None, "follow": False, "tail": None, "namespace": None, "container": "all"},
+                 id="logs-all-containers"),
+    pytest.param("logs hello -c queue-proxy", "logs", ("hello",),
+                 {"revision": None, "follow": False, "tail": None, "namespace": None, "container": "queue-proxy"},
+                 id="logs-container"),
     pytest.param("invoke hello", "invoke", ("hello",),
                  {"path": "/", "method": "GET", "headers": None, "cloudevent": None, "tag": None, "namespace": None,
                   "timeout": 60.0}, id="invoke-get"),
@@ -261,8 +267,10 @@ def test_backend_switch(shell: InteractiveShell, fake: FakeClient) -> None:
     assert line(shell, "backend") == {"backend": "embedded", "namespace": "default"}
     line(shell, "backend kubernetes --context kind --namespace dev")
     assert find_session(shell).chosen
-    with pytest.raises(UsageError, match="--context and --kubeconfig are for kubernetes"):
+    with pytest.raises(UsageError, match="--context is for the kubernetes backend"):
         line(shell, "backend embedded --context kind")
+    with pytest.raises(UsageError, match="--ingress and --registry are for the kubernetes backend"):
+        line(shell, "backend embedded --registry r --ingress http://127.0.0.1:1")
 
 
 # --- the service cell --------------------------------------------------------------------------------

@@ -129,21 +129,24 @@ def test_service_defaults() -> None:
         "command": "service", "name": "hello", "handler": None, "env": {}, "scale_min": None, "scale_max": None,
         "scale_init": None, "scale_target": None, "scale_metric": None, "scale_window": None,
         "concurrency_limit": None, "timeout": None, "revision_name": None, "annotation": {}, "label": {},
-        "requirements": [], "cluster_local": False, "wait": True, "namespace": None}
+        "requirements": [], "cluster_local": False, "wait": True, "namespace": None, "ship": None, "registry": None,
+        "runtime_image": None, "base_image": None}
 
 
 def test_service_every_flag() -> None:
     line = ("service hello --handler main -e A=1 --env B=x=y --scale-min 1 --scale-max 5 --scale-init 2 "
             "--scale-target 10 --scale-metric rps --scale-window 1m --concurrency-limit 4 --timeout 5m "
             "--revision-name hello-v2 -a autoscaling.knative.dev/class=kpa.autoscaling.knative.dev "
-            "--label team=ml --requirements numpy,requests --requirements pandas --cluster-local --no-wait -n dev")
+            "--label team=ml --requirements numpy,requests --requirements pandas --cluster-local --no-wait -n dev "
+            "--ship oci --registry 127.0.0.1:5000/me --runtime-image r:1 --base-image python:3.12-slim")
     a = args(line, cell=True)
     assert a == {
         "command": "service", "name": "hello", "handler": "main", "env": {"A": "1", "B": "x=y"}, "scale_min": 1,
         "scale_max": 5, "scale_init": 2, "scale_target": 10.0, "scale_metric": "rps", "scale_window": "1m",
         "concurrency_limit": 4, "timeout": 300, "revision_name": "hello-v2",
         "annotation": {"autoscaling.knative.dev/class": "kpa.autoscaling.knative.dev"}, "label": {"team": "ml"},
-        "requirements": ["numpy", "requests", "pandas"], "cluster_local": True, "wait": False, "namespace": "dev"}
+        "requirements": ["numpy", "requests", "pandas"], "cluster_local": True, "wait": False, "namespace": "dev",
+        "ship": "oci", "registry": "127.0.0.1:5000/me", "runtime_image": "r:1", "base_image": "python:3.12-slim"}
 
 
 @pytest.mark.parametrize(("flag", "lo", "hi"), [
@@ -300,9 +303,15 @@ def test_scale() -> None:
 
 def test_backend_and_plane() -> None:
     assert args("backend") == {"command": "backend", "backend": None, "context": None, "kubeconfig": None,
-                               "namespace": None}
+                               "namespace": None, "ingress": None, "prometheus": None, "ship": None,
+                               "registry": None, "runtime_image": None, "base_image": None}
     a = args("backend kubernetes --context kind-knative --namespace dev --kubeconfig /k")
     assert (a["backend"], a["context"], a["namespace"], a["kubeconfig"]) == ("kubernetes", "kind-knative", "dev", "/k")
+    a = args("backend kubernetes --ingress http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --ship tekton "
+             "--registry ghcr.io/me --runtime-image ghcr.io/me/rt:1")
+    assert (a["ingress"], a["prometheus"], a["ship"], a["registry"], a["runtime_image"]) == (
+        "http://127.0.0.1:8080", "http://127.0.0.1:9090", "tekton", "ghcr.io/me", "ghcr.io/me/rt:1")
+    assert "invalid choice: 'docker'" in error("backend kubernetes --ship docker")
     assert "invalid choice: 'minikube'" in error("backend minikube")
     for command in ("up", "down", "status"):
         assert args(command) == {"command": command}

@@ -3,6 +3,13 @@
 Pods carry a finalizer so that deleting one (scale-down, the revision going away, `kubectl delete pod`)
 stops its process first: the pod shows Terminating until the replica has drained and exited. A replica
 that exits is restarted with CrashLoopBackOff back-off, and its pod says why.
+
+Volumes, as the kubelet mounts them before it starts a container: ConfigMap and Secret volumes (`items`,
+`optional` and `subPath` honoured; `defaultMode` not) are written to folders of the runtime's `volumes`
+(see `volumes.VolumeHost`), emptyDirs are fresh folders, other types are not set up. The replica learns
+where its mount paths are from `JUPYTER_KNATIVE_MOUNTS` (`pods.MOUNTS_ENV`). A missing ConfigMap or Secret
+that is not optional leaves the pod ContainerCreating with a `FailedMount` warning, retried with the
+kubelet's volume back-off, and at once when that object is created.
 """
 
 from __future__ import annotations
@@ -10,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ...api.registry import ResourceType
@@ -21,8 +30,19 @@ from ...build.pods import is_step_pod
 from ...dataplane.replicas import ContainerSpec, PodRef, ReplicaRuntime, StartError, process_usage
 from ...dataplane.routing import RevisionKey
 from ...store import Store
-from ..runtime import Clock, Controller, EventRecorder, Manager, ObjectKey, Result, watch_objects, watch_owned
+from ..runtime import (
+    Clock,
+    Controller,
+    EventRecorder,
+    Manager,
+    ObjectKey,
+    Result,
+    watch_mapped,
+    watch_objects,
+    watch_owned,
+)
 from . import pods
+from .volumes import VolumeHost
 
 log = logging.getLogger(__name__)
 REVISION_LABEL = "serving.knative.dev/revision"
@@ -51,6 +71,7 @@ class Replica:
     image_ids: dict[str, str] = field(default_factory=dict)
     finished: str = ""  # Succeeded or Failed for pods that are not restarted
     stopping: asyncio.Task[None] | None = None  # draining after SIGTERM (up to the grace period)
+    mount_failures: int = 0  # failed volume set-ups in a row (the kubelet's volume back-off)
 
 
 class ReplicaSetController:
@@ -66,6 +87,11 @@ class ReplicaSetController:
         self.deployments: ResourceType = _required(reg.by_kind("apps", "Deployment"))
         self.pods: ResourceType = _required(reg.by_kind("", "Pod"))
         self.replicas: dict[ObjectKey, Replica] = {}
+        root = getattr(runtime, "volumes", None)  # where the runtime wants pods' volumes (None: not set up)
+        self.volumes = VolumeHost(root) if isinstance(root, Path) else None
+        if self.volumes is not None:
+            self.volumes.reset()
+        self._mount_waits: dict[ObjectKey, tuple[str, str]] = {}  # pod -> the missing (kind, name) it waits for
         self._progress: dict[ObjectKey, float] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self.deployment_controller: Controller[ObjectKey] = Controller(
@@ -79,6 +105,10 @@ class ReplicaSetController:
         watch_objects(self.deployment_controller, dep_informer)
         watch_owned(self.deployment_controller, pod_informer, "apps", "Deployment")
         watch_objects(self.pod_controller, pod_informer)
+        for kind, source in ((pods.CONFIG_MAP, "ConfigMap"), (pods.SECRET, "Secret")):
+            rt = self.store.registry.by_kind("", source)
+            if rt is not None:
+                watch_mapped(self.pod_controller, manager.informer(rt), self._waiting_for(kind))
         manager.add(self.deployment_controller)
         manager.add(self.pod_controller)
 
@@ -143,9 +173,12 @@ class ReplicaSetController:
         pod = self.store.get(self.pods, key.namespace, key.name)
         replica = self.replicas.get(key)
         if pod is None:
+            self._mount_waits.pop(key, None)
             if replica is not None:
                 self.replicas.pop(key, None)
-                self._terminate(key, replica, 0.0)
+                self._terminate(key, replica, 0.0)  # looks at the pod again once stopped: released then
+            elif self.volumes is not None:
+                self.volumes.release(key)
             return None
         if is_step_pod(pod):  # a build's pod: its steps run in the build executor, not as a replica
             return None
@@ -162,6 +195,9 @@ class ReplicaSetController:
                 self._terminate(key, replica, grace)
                 return None
             self.replicas.pop(key, None)
+            self._mount_waits.pop(key, None)
+            if self.volumes is not None:
+                self.volumes.release(key)
             self._remove_finalizer(key)
             return None
         if replica.pid is not None or replica.starting or replica.finished:
@@ -173,10 +209,23 @@ class ReplicaSetController:
             return Result(requeue_after=replica.backoff_until - now)
         return await self._start(key, pod, replica)
 
+    def _config_object(self, namespace: str, kind: str, name: str) -> dict[str, Any] | None:
+        """A ConfigMap (kind `configmap`) or Secret (`secret`), or None."""
+        rt = self.store.registry.by_kind("", "ConfigMap" if kind == pods.CONFIG_MAP else "Secret")
+        return self.store.get(rt, namespace, name) if rt is not None and name else None
+
+    def _waiting_for(self, kind: str) -> Callable[[dict[str, Any]], list[ObjectKey]]:
+        """Maps a ConfigMap or Secret (`kind`) to the pods whose mounts wait for it."""
+        def pods_waiting(obj: dict[str, Any]) -> list[ObjectKey]:
+            meta = obj.get("metadata") or {}
+            wanted = (kind, meta.get("name", ""))
+            return [key for key, waits in self._mount_waits.items()
+                    if waits == wanted and key.namespace == meta.get("namespace")]
+        return pods_waiting
+
     def _env_source(self, namespace: str, kind: str, name: str, item: str) -> str | None:
         """A ConfigMap's or Secret's key, for `valueFrom` env (None when either is missing)."""
-        rt = self.store.registry.by_kind("", "ConfigMap" if kind == "configmap" else "Secret")
-        obj = self.store.get(rt, namespace, name) if rt is not None else None
+        obj = self._config_object(namespace, kind, name)
         if obj is None:
             return None
         if kind == "configmap":
@@ -190,6 +239,10 @@ class ReplicaSetController:
         if not containers:
             return None
         container = containers[0]
+        try:
+            mounts = self._mount(key, pod, replica, container)
+        except pods.MountError as e:
+            return self._mount_failed(key, pod, replica, e)
         image = container.get("image", "")
         digest, error = self.resolve_image(image, key.namespace)
         if digest is None:
@@ -204,11 +257,17 @@ class ReplicaSetController:
         env = pods.container_env(pod, container, lambda kind, name, item: self._env_source(key.namespace, kind, name,
                                                                                            item))
         env.setdefault("HOSTNAME", key.name)
+        shared, table = mounts
+        pod_env: dict[str, str] = {}
+        if shared:
+            env[pods.MOUNTS_ENV] = json.dumps(shared, sort_keys=True)
+        if table != shared:
+            pod_env[pods.MOUNTS_ENV] = json.dumps(table, sort_keys=True)
         replica.starting = True
         ref = PodRef(key.namespace, key.name, replica.uid)
         try:
             started = await self.runtime.start(ref, ContainerSpec(container.get("name", ""), image, env,
-                                                                  replica.restarts))
+                                                                  replica.restarts, pod_env))
         except StartError as e:
             replica.starting = False
             if e.exit_code is None:
@@ -229,6 +288,33 @@ class ReplicaSetController:
         self._write_status(key, replica)
         self._publish(key.namespace, replica.revision)
         return None
+
+    def _mount(self, key: ObjectKey, pod: dict[str, Any], replica: Replica, container: dict[str, Any]
+               ) -> tuple[dict[str, str], dict[str, str]]:
+        """Set the pod's volumes up; (the shared mount table, the pod's whole table). Raises `MountError`."""
+        volumes = pods.plan_volumes(pod, lambda kind, name: self._config_object(key.namespace, kind, name))
+        self._mount_waits.pop(key, None)
+        if self.volumes is None or not volumes:
+            replica.mount_failures = 0
+            return {}, {}
+        try:
+            hosts = self.volumes.setup(key, replica.uid, volumes)
+        except OSError as exc:
+            raise pods.MountError(next(iter(volumes)).name, str(exc)) from None
+        replica.mount_failures = 0
+        return pods.mount_tables(pods.container_mounts(container), volumes, hosts)
+
+    def _mount_failed(self, key: ObjectKey, pod: dict[str, Any], replica: Replica, error: pods.MountError
+                      ) -> Result:
+        """The kubelet's answer to a volume it cannot set up: the pod stays ContainerCreating, a FailedMount
+        warning says why, and the set-up is retried (sooner when the missing object appears)."""
+        if error.waiting_on is not None:
+            self._mount_waits[key] = error.waiting_on
+        replica.mount_failures += 1
+        replica.waiting = None
+        self._write_status(key, replica)
+        self.recorder.event(pod, "Warning", "FailedMount", error.message)
+        return Result(requeue_after=pods.volume_backoff(replica.mount_failures))
 
     def _terminate(self, key: ObjectKey, replica: Replica, grace: float) -> None:
         """Stop the replica in the background — it may drain for its whole grace period (a revision's

@@ -1,13 +1,18 @@
 """Pods as a ReplicaSet and the kubelet shape them (pure): names, template hashes, status transitions,
-restart back-off, and the Deployment's status from its pods."""
+restart back-off, the Deployment's status from its pods, the container's environment, and the volumes the
+kubelet sets up (ConfigMap, Secret, emptyDir) with the mount table a replica reads them through."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import hashlib
 import json
+import posixpath
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ...api.printing import format_timestamp
@@ -219,3 +224,162 @@ def container_env(pod: dict[str, Any], container: dict[str, Any],
     if container.get("args"):
         env[ARGS_ENV] = json.dumps([str(a) for a in container["args"]])
     return env
+
+
+# --- volumes ---------------------------------------------------------------------------------------------
+
+MOUNTS_ENV = "JUPYTER_KNATIVE_MOUNTS"
+"""Where a replica finds its container's mounts: JSON `{"<mountPath>": "<host path>"}` (the runtime reads the
+paths its environment names through it; processes have no mount namespace of their own here)."""
+CONFIG_MAP, SECRET = "configmap", "secret"
+
+# (kind: CONFIG_MAP or SECRET, name) -> the object, or None when there is none
+ObjectLookup = Callable[[str, str], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A pod volume the kubelet materialises: a ConfigMap's or Secret's files (relative path -> bytes), the
+    same for every pod that sees the same content (`shared`), or an emptyDir, the pod's own (no files)."""
+
+    name: str
+    files: Mapping[str, bytes]
+    shared: bool
+
+    def digest(self) -> str:
+        """SHA-256 of the files (their paths and bytes): two volumes with one digest are one folder."""
+        h = hashlib.sha256()
+        for path in sorted(self.files):
+            data = self.files[path]
+            h.update(f"{len(path)}:{path}:{len(data)}:".encode())
+            h.update(data)
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One of the container's `volumeMounts`: `path` (normalised) shows `sub_path` of `volume`."""
+
+    path: str
+    volume: str
+    sub_path: str = ""
+
+
+class MountError(Exception):
+    """A volume cannot be set up; `message` is the kubelet's (`MountVolume.SetUp failed for volume "v" : ...`),
+    `waiting_on` the (kind, name) of the missing ConfigMap or Secret whose creation may fix it."""
+
+    def __init__(self, volume: str, cause: str, waiting_on: tuple[str, str] | None = None) -> None:
+        self.message = f'MountVolume.SetUp failed for volume "{volume}" : {cause}'
+        super().__init__(self.message)
+        self.volume = volume
+        self.waiting_on = waiting_on
+
+
+def _decode(value: Any) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=False)
+    except (ValueError, binascii.Error):
+        return b""
+
+
+def object_files(kind: str, obj: Mapping[str, Any]) -> dict[str, bytes]:
+    """A ConfigMap's keys (`data` as UTF-8, `binaryData` decoded) or a Secret's (`data`, decoded) as file
+    contents."""
+    if kind == CONFIG_MAP:
+        files = {str(k): str(v).encode("utf-8") for k, v in (obj.get("data") or {}).items()}
+        files.update({str(k): _decode(v) for k, v in (obj.get("binaryData") or {}).items()})
+        return files
+    return {str(k): _decode(v) for k, v in (obj.get("data") or {}).items()}
+
+
+def _safe_path(path: str) -> bool:
+    parts = path.split("/")
+    return bool(path) and not path.startswith("/") and ".." not in parts and all(parts)
+
+
+def project(kind: str, volume: str, files: Mapping[str, bytes], items: list[Any] | None,
+            optional: bool) -> dict[str, bytes]:
+    """The files a volume shows: every key at its own name, or only `items` (key -> path); a key `items`
+    names that the object lacks fails the mount unless the volume is optional, as the kubelet's payload."""
+    if not items:
+        return {k: v for k, v in files.items() if _safe_path(k)}
+    out: dict[str, bytes] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or "")
+        path = str(item.get("path") or key)
+        if key not in files:
+            if optional:
+                continue
+            cause = (f"configmap references non-existent config key: {key}" if kind == CONFIG_MAP
+                     else f"references non-existent secret key: {key}")
+            raise MountError(volume, cause)
+        if _safe_path(path):
+            out[path] = files[key]
+    return out
+
+
+def plan_volumes(pod: Mapping[str, Any], lookup: ObjectLookup) -> list[Volume]:
+    """The pod's ConfigMap, Secret and emptyDir volumes with what they hold (other types are not set up).
+    Raises `MountError` for a ConfigMap or Secret that is missing (and not optional) or lacks a key `items`
+    names, with the kubelet's message."""
+    out: list[Volume] = []
+    for raw in (pod.get("spec") or {}).get("volumes") or []:
+        if not isinstance(raw, dict) or not raw.get("name"):
+            continue
+        name = str(raw["name"])
+        if raw.get("emptyDir") is not None:
+            out.append(Volume(name, {}, shared=False))
+            continue
+        for kind, field_name, ref in ((CONFIG_MAP, "configMap", "name"), (SECRET, "secret", "secretName")):
+            source = raw.get(field_name)
+            if not isinstance(source, dict):
+                continue
+            target = str(source.get(ref) or "")
+            optional = bool(source.get("optional"))
+            obj = lookup(kind, target)
+            if obj is None:
+                if not optional:
+                    raise MountError(name, f'{kind} "{target}" not found', (kind, target))
+                files: dict[str, bytes] = {}
+            else:
+                files = project(kind, name, object_files(kind, obj), source.get("items"), optional)
+            out.append(Volume(name, files, shared=True))
+            break
+    return out
+
+
+def container_mounts(container: Mapping[str, Any]) -> list[Mount]:
+    """The container's `volumeMounts` (mount path normalised, `subPath` kept)."""
+    out = []
+    for raw in container.get("volumeMounts") or []:
+        if isinstance(raw, dict) and raw.get("name") and str(raw.get("mountPath") or "").startswith("/"):
+            out.append(Mount(posixpath.normpath(str(raw["mountPath"])), str(raw["name"]),
+                             str(raw.get("subPath") or "").strip("/")))
+    return out
+
+
+def mount_tables(mounts: list[Mount], volumes: list[Volume], hosts: Mapping[str, str]
+                 ) -> tuple[dict[str, str], dict[str, str]]:
+    """(the mounts every pod of the template shares: ConfigMaps and Secrets, the pod's whole table) as
+    {mount path: host path}; `hosts` says where each volume was materialised. Mounts of volumes that were
+    not (unsupported types) are left out."""
+    shared_volumes = {v.name for v in volumes if v.shared}
+    shared: dict[str, str] = {}
+    table: dict[str, str] = {}
+    for mount in mounts:
+        host = hosts.get(mount.volume)
+        if host is None:
+            continue
+        path = posixpath.join(host, mount.sub_path) if mount.sub_path else host
+        table[mount.path] = path
+        if mount.volume in shared_volumes:
+            shared[mount.path] = path
+    return shared, table
+
+
+def volume_backoff(failures: int) -> float:
+    """The kubelet's retry of a failed volume operation: 0.5 s doubling to 2 min 2 s."""
+    return float(min(122.0, 0.5 * 2.0 ** max(0, failures - 1)))
