@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import ipaddress
 import re
 from typing import Any
 
@@ -119,3 +121,43 @@ def admit_deployment(req: AdmissionRequest) -> None:
         errors.append(invalid("spec.template.metadata.labels", labels,
                               "`selector` does not match template `labels`"))
     _raise("Deployment", req.obj, errors)
+
+
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/16")
+"""Where Services' cluster IPs come from (kind's and kubeadm's default range); .1 is kept for `kubernetes`."""
+
+
+def _cluster_ip(namespace: str, name: str) -> str:
+    """A cluster IP for a new Service: stable for its name (the plane has no cluster network to route it, so
+    an address is only bookkeeping, but one that reads as kube-apiserver's allocator would give)."""
+    digest = int.from_bytes(hashlib.sha256(f"{namespace}/{name}".encode()).digest()[:4], "big")
+    return str(SERVICE_CIDR.network_address + 2 + digest % (SERVICE_CIDR.num_addresses - 3))
+
+
+def admit_service(req: AdmissionRequest) -> None:
+    """`SetDefaults_Service` and the cluster IP the service REST storage allocates (kept on update, immutable)."""
+    if req.subresource:
+        return
+    spec = req.obj.setdefault("spec", {})
+    kind = spec.setdefault("type", "ClusterIP")
+    errors: list[FieldError] = []
+    if kind != "ExternalName":
+        spec.setdefault("sessionAffinity", "None")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+        old = (req.old or {}).get("spec") or {}
+        ip = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0] or old.get("clusterIP")
+        if not ip:
+            meta = req.obj.get("metadata") or {}
+            ip = _cluster_ip(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        if old.get("clusterIP") and ip != old["clusterIP"]:
+            errors.append(invalid("spec.clusterIPs[0]", ip, "may not change once set"))
+        spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
+        if ip != "None":
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if not spec.get("ports") and ip != "None":
+            errors.append(FieldError("FieldValueRequired", "spec.ports"))
+    _raise("Service", req.obj, errors)

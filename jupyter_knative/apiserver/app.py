@@ -15,7 +15,7 @@ from ..api.status import InternalError, NotFound, StatusError, Unauthorized
 from .discovery import Discovery
 from .negotiation import AGGREGATED_DISCOVERY, choose
 from .openapi import OpenAPI
-from .podproxy import PodProxy, match
+from .podproxy import PodProxy, ServiceProxy, match
 from .requestinfo import parse_api_path
 from .resources import NOT_FOUND_MESSAGE, ResourceAPI
 
@@ -65,11 +65,14 @@ def _json(body: bytes, content_type: str = "application/json") -> web.Response:
 
 class APIServer:
     def __init__(self, api: ResourceAPI, metrics: Callable[[], bytes] | None = None,
-                 recent: RecentDeliveries | None = None, pods: PodProxy | None = None) -> None:
+                 recent: RecentDeliveries | None = None, pods: PodProxy | None = None,
+                 services: ServiceProxy | None = None) -> None:
         self.api = api
         self.metrics = metrics
         self.pods = pods
         """The pods' `proxy` subresource (the plane's replicas behind it); None: not served."""
+        self.services = services
+        """The services' `proxy` subresource (the plane's ingress behind it); None: not served."""
         self.recent = recent
         """The eventing plane's last deliveries per subscriber, served at RECENT_PATH (the plane's own API)."""
         self.discovery = Discovery(api.registry)
@@ -83,14 +86,16 @@ class APIServer:
         return app
 
     async def _cleanup(self, _: web.Application) -> None:
-        if self.pods is not None:
-            await self.pods.close()
+        for proxy in (self.pods, self.services):
+            if proxy is not None:
+                await proxy.close()
 
     async def route(self, request: web.Request) -> web.StreamResponse:
-        if self.pods is not None and "/proxy" in request.rel_url.raw_path:
+        if "/proxy" in request.rel_url.raw_path:
             proxied = match(request.rel_url.raw_path)
-            if proxied is not None:
-                return await self.pods.handle(request, *proxied)
+            proxy = None if proxied is None else self.pods if proxied.resource == "pods" else self.services
+            if proxied is not None and proxy is not None:
+                return await proxy.handle(request, proxied.namespace, proxied.spec, proxied.path)
         path = request.path.rstrip("/") or "/"
         if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok" if self.ready else "not ready", status=200 if self.ready else 503)

@@ -43,7 +43,7 @@ from ..home import DaemonState, PlaneHome
 from ..runtime.clusterdns import INGRESS_ENV
 from ..store import Store
 from .app import APIServer
-from .podproxy import PodProxy
+from .podproxy import Forwarder, PodProxy, ServiceProxy
 from .resources import LogSource, ResourceAPI
 from .seed import seed
 
@@ -105,9 +105,13 @@ class Daemon:
         new_eventing(manager, events)
         steps = StepRunner(artifacts=self.home.artifacts, logs=self.home.container_logs, clock=clock)
         builds = new_build(manager, steps, workspaces=self.home.root / "builds")
+        forwarder = Forwarder()
         server = APIServer(ResourceAPI(store, clock=clock.now, log_source=_logs(steps, runtime)),
                            metrics=lambda: ingress.metrics_text() + serving.kpa.metrics_text() + events.metrics_text(),
-                           recent=events.recent, pods=PodProxy(store, _PodBackend(serving.replicasets, ingress)))
+                           recent=events.recent,
+                           pods=PodProxy(store, _PodBackend(serving.replicasets, ingress), forwarder),
+                           services=ServiceProxy(store, lambda: ingress_address[0] if ingress_address else None,
+                                                 forwarder))
         runner = web.AppRunner(server.app(creds.token), handler_cancellation=True, access_log=None,
                                shutdown_timeout=2.0)
         await runner.setup()

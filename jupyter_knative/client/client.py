@@ -17,7 +17,15 @@ from .capabilities import capabilities, missing_message
 from .connection import Connection
 from .errors import PLANE_DOWN_HINT, KnativeError
 from .functions import ShipOptions, Shipper, choose_ship
-from .http import Endpoint, Response, binary_event_headers, encode_body, send_request
+from .http import (
+    Endpoint,
+    Response,
+    binary_event_headers,
+    encode_body,
+    proxy_request,
+    send_request,
+    service_proxy_path,
+)
 from .kinds import Discovery
 from .load import LoadProgress, LoadSummary, run_load
 from .logs import Logs
@@ -217,17 +225,22 @@ class Client:
 
     def send(self, broker: str, *, type: str, source: str, data: Any = None, id: str | None = None,
              extensions: dict[str, str] | None = None, namespace: str | None = None) -> Response:
-        """A binary-mode CloudEvent to the broker's address."""
+        """A binary-mode CloudEvent to the broker's address. On a cluster (not the plane) a cluster-internal
+        address (`http://broker-ingress.knative-eventing.svc.cluster.local/<ns>/<broker>`) is reached through the
+        API server's service proxy, whatever `ingress` is (a gateway routes Knative Services, not broker-ingress);
+        the broker's own answers (202, 400, 404, ...) come back as the Response."""
         obj = self._objects.get("brokers", broker, self._ns(namespace))
         url = ((obj.get("status") or {}).get("address") or {}).get("url")
         if not url:
             raise KnativeError(f"broker '{broker}' has no address yet", reason="NotReady",
                                hint=f"wait('broker', '{broker}') until it is Ready")
-        endpoint = Endpoint.for_url(url, self._conn.ingress())
         body, content_type = encode_body(data, None)
         hdrs = binary_event_headers(type, source=source, id=id, extensions=extensions)
         if content_type:
             hdrs["Content-Type"] = content_type
+        if self._conn.home is None and service_proxy_path(url) is not None:
+            return proxy_request(self._conn, url, "POST", body=body, headers=hdrs)
+        endpoint = Endpoint.for_url(url, self._conn.ingress())
         return send_request(endpoint, "POST", urllib.parse.urlsplit(url).path or "/", body=body, headers=hdrs)
 
     def logs(self, name: str, *, revision: str | None = None, follow: bool = False, tail: int | None = None,

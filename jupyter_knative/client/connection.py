@@ -21,13 +21,16 @@ from jupyter_knative.home import DaemonState, PlaneHome
 
 from .errors import PLANE_DOWN_HINT, KnativeError, from_status_body, from_transport
 
-__all__ = ["JSON", "Connection", "Query", "plane_home_of"]
+__all__ = ["JSON", "Connection", "Query", "RawAnswer", "plane_home_of"]
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 Query = Sequence[tuple[str, str]]
 Backend = Literal["embedded", "kubernetes"]
+
+RawAnswer = tuple[int, str, list[tuple[str, str]], bytes]
+"""An HTTP answer as it came: status, reason, header pairs, body."""
 
 POOL_SIZE = 32
 """Connections kept per server: live widgets hold one watch per kind (a dozen for the event flow) at once."""
@@ -189,6 +192,27 @@ class Connection:
                 raise from_transport(e, server=self.server, plane=self.is_plane) from e
         finally:
             raw.release_conn()
+
+    def exchange(self, method: str, path: str, *, body: bytes | None = None,
+                 headers: dict[str, str] | None = None, timeout: float = 60.0) -> RawAnswer:
+        """Any HTTP request to the API server with the connection's credentials (`path` may carry a raw query),
+        e.g. through a `proxy` subresource: the answer whatever its status, the body sent and read as bytes as
+        they are. Only a request that gets no answer raises."""
+        api = self.api
+        try:
+            m, url, hdrs, _, _ = api.param_serialize(method, path, header_params=dict(headers or {}),
+                                                     auth_settings=["BearerToken"])
+            # the pool itself, not the REST client, which would re-encode a JSON-typed body
+            raw = api.rest_client.pool_manager.request(m, url, body=body, headers=hdrs, redirect=False,
+                                                       retries=False, preload_content=False,
+                                                       timeout=urllib3.Timeout(total=timeout))
+            try:
+                content = raw.read()
+            finally:
+                raw.release_conn()
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise from_transport(e, server=self.server, plane=self.is_plane) from e
+        return raw.status, str(raw.reason or ""), list(raw.headers.items()), content
 
     def _send(self, method: str, path: str, query: Query, body: Any, content_type: str, accept: str,
               timeout: Any) -> Any:

@@ -1,23 +1,30 @@
 """Requests to Knative services and brokers: through the embedded plane's ingress (the service URL's host in
-the Host header) or straight to a URL. `Response` is what `invoke` and `send` return."""
+the Host header), straight to a URL, or, for a cluster-internal URL (`http://<svc>.<ns>.svc...`, a Broker's
+address), through the API server's service proxy with the kubeconfig's credentials, as `kubectl` users reach
+such Services. `Response` is what `invoke` and `send` return."""
 
 from __future__ import annotations
 
 import datetime
 import http.client
+import re
 import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from . import display
-from .errors import PLANE_DOWN_HINT, KnativeError
+from .errors import PLANE_DOWN_HINT, KnativeError, from_status_body
 
-__all__ = ["Endpoint", "Headers", "Response", "binary_event_headers", "encode_body", "send_request"]
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = ["Endpoint", "Headers", "Response", "binary_event_headers", "encode_body", "proxy_request",
+           "send_request", "service_proxy_path"]
 
 CE_SOURCE = "/jupyter-knative/client"
 
@@ -185,3 +192,61 @@ def _transport_error(exc: BaseException, endpoint: Endpoint, url: str, timeout: 
                             hint=PLANE_DOWN_HINT)
     return KnativeError(f"request to {url} failed: {exc}", reason="Unreachable",
                         hint="a cluster-local URL is only reachable from inside the cluster")
+
+
+_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
+_CLUSTER_HOST = re.compile(rf"^({_LABEL})\.({_LABEL})\.svc(?:\.cluster\.local)?\.?$")
+# the verb RBAC checks for a proxied request (kube-apiserver's RequestInfo maps the HTTP method so)
+_PROXY_VERBS = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete", "OPTIONS": "get"}
+
+
+def service_proxy_path(url: str) -> str | None:
+    """The API server path that proxies to a cluster-internal URL (`http[s]://<svc>.<ns>.svc[.cluster.local]
+    [:port]/path[?query]`): `/api/v1/namespaces/<ns>/services/[https:]<svc>:<port>/proxy/path[?query]`, the port
+    by number (80, 443 for https, when the URL has none). None for any other URL."""
+    parts = urllib.parse.urlsplit(url)
+    match = _CLUSTER_HOST.match((parts.hostname or "").lower())
+    if parts.scheme not in ("http", "https") or match is None:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    name, namespace = match.groups()
+    spec = f"https:{name}:{port}" if parts.scheme == "https" else f"{name}:{port}"
+    return (f"/api/v1/namespaces/{namespace}/services/{spec}/proxy{parts.path or '/'}"
+            + (f"?{parts.query}" if parts.query else ""))
+
+
+def proxy_request(conn: Connection, url: str, method: str, *, body: bytes | None = None,
+                  headers: Mapping[str, str] | None = None, timeout: float = 60.0) -> Response:
+    """One request to a cluster-internal `url` through the API server's service proxy. The service's answers,
+    errors included, come back as a `Response`; the API server's own refusals (a `Status`: no permission, no
+    such Service, nothing behind it) raise `KnativeError`."""
+    path = service_proxy_path(url)
+    if path is None:
+        raise KnativeError(f"{url} is not a cluster-internal service URL", reason="Invalid")
+    started = time.perf_counter()
+    status, reason, pairs, content = conn.exchange(method.upper(), path, body=body, headers=dict(headers or {}),
+                                                   timeout=timeout)
+    elapsed = time.perf_counter() - started
+    if status >= 400:
+        refused = from_status_body(status, reason, content)
+        if refused.status is not None and refused.status.get("apiVersion") == "v1":
+            raise refused.with_hint(_refusal_hint(status, method, url, path))
+    return Response(status, Headers(pairs), content, url=url, elapsed=elapsed, reason=reason)
+
+
+def _refusal_hint(status: int, method: str, url: str, path: str) -> str:
+    namespace = path.split("/")[4]
+    service = (urllib.parse.urlsplit(url).hostname or "").split(".")[0]
+    if status == 401:
+        return "the API server did not accept the kubeconfig's credentials (kubectl auth whoami)"
+    if status == 403:
+        verb = _PROXY_VERBS.get(method.upper(), method.lower())
+        return (f"the request goes through the API server's service proxy: it needs permission to {verb} "
+                f"services/proxy in the {namespace} namespace (kubectl auth can-i {verb} services/proxy -n "
+                f"{namespace})")
+    return (f"the API server could not proxy to the Service {service} in {namespace} (kubectl get svc {service} "
+            f"-n {namespace}; kubectl get endpoints {service} -n {namespace})")

@@ -34,6 +34,7 @@ class BackendConfig:
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str | None = None  # None: "default" (embedded) or the kubeconfig context's
+    ingress: str | None = None  # the kubernetes backend's ingress (a port-forwarded Kourier); None: a plane's own
 
 
 class PlaneControlError(Exception):
@@ -63,7 +64,7 @@ class Backend:
         c = self.config
         if self.kind == EMBEDDED:
             return Client.embedded(namespace=c.namespace or "default", home=self.home, start=False)
-        return Client(kubeconfig=c.kubeconfig, context=c.context, namespace=c.namespace)
+        return Client(kubeconfig=c.kubeconfig, context=c.context, namespace=c.namespace, ingress=c.ingress)
 
     @property
     def client(self) -> Client:
@@ -143,7 +144,10 @@ class Backend:
                                reason="Conflict")
 
     def ingress(self) -> str | None:
-        """The plane's data-plane address when this backend is a running plane (also through its kubeconfig)."""
+        """The configured ingress of a cluster, else the plane's data-plane address when this backend is a running
+        plane (also through its kubeconfig)."""
+        if self.kind != EMBEDDED and self.config.ingress:
+            return self.config.ingress
         if self.kind == EMBEDDED:
             state = self.home.read_state() if daemon_running(self.home) else None
             return state.ingress if state else None

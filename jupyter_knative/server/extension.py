@@ -48,6 +48,9 @@ class KnativeExtension(LoggingConfigurable):
     context = Unicode("", config=True, help="The kubeconfig context; empty: its current context.")
     namespace = Unicode("", config=True, help="The namespace shown first; empty: 'default' (embedded) or the "
                                               "kubeconfig context's.")
+    ingress = Unicode("", config=True, help="The kubernetes backend's ingress as this server reaches it (e.g. a "
+                                            "port-forwarded Kourier, http://127.0.0.1:8080): where the service "
+                                            "proxy sends requests; empty: the plane's, when the cluster is one.")
     proxy_timeout = Float(600.0, config=True, help="Seconds a proxied request may take (a cold start included).")
     stream_keepalive = Float(15.0, config=True, help="Seconds between keep-alive comments on an idle stream.")
     threads = Int(8, config=True, help="Threads running the (synchronous) client's calls.")
@@ -60,7 +63,7 @@ class KnativeState:
         self.config = ext
         self.backend = Backend(BackendConfig(backend=ext.backend.lower(), home=ext.home or None,
                                              kubeconfig=ext.kubeconfig or None, context=ext.context or None,
-                                             namespace=ext.namespace or None))
+                                             namespace=ext.namespace or None, ingress=ext.ingress or None))
         self.executor = ThreadPoolExecutor(max_workers=max(2, ext.threads), thread_name_prefix="knative-server")
         self.hub = Hub(self.backend, self.executor, ext.log)
         self.keepalive = ext.stream_keepalive

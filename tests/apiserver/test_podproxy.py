@@ -107,10 +107,11 @@ async def served() -> AsyncIterator[Served]:
 
 
 def test_paths_and_names() -> None:
-    assert match("/api/v1/namespaces/ns/pods/p:9091/proxy/metrics") == ("ns", "p:9091", "/metrics")
-    assert match("/api/v1/namespaces/ns/pods/p/proxy") == ("ns", "p", "")
+    assert match("/api/v1/namespaces/ns/pods/p:9091/proxy/metrics") == ("pods", "ns", "p:9091", "/metrics")
+    assert match("/api/v1/namespaces/ns/pods/p/proxy") == ("pods", "ns", "p", "")
     assert match("/api/v1/namespaces/ns/pods/p/log") is None
-    assert match("/api/v1/namespaces/ns/services/s/proxy/") is None
+    assert match("/api/v1/namespaces/ns/services/s/proxy/") == ("services", "ns", "s", "/")
+    assert match("/api/v1/namespaces/ns/configmaps/c/proxy/") is None
     assert split_scheme_name_port("p") == ("", "p", "")
     assert split_scheme_name_port("p:8080") == ("", "p", "8080")
     assert split_scheme_name_port("https:p:8443") == ("https", "p", "8443")

@@ -33,11 +33,9 @@ def test_kinds_resolve_through_discovery(kube: Client, word: str, qualified: str
     assert kube._discovery.resolve(word).qualified == qualified
 
 
-def test_svc_is_not_served_and_says_so(kube: Client) -> None:
-    with pytest.raises(KnativeError) as err:
-        kube.list("svc")
-    assert str(err.value) == 'the server doesn\'t have a resource type "svc"'
-    assert "ksvc" in err.value.hint
+def test_svc_is_the_core_service_as_on_a_cluster(kube: Client) -> None:
+    assert kube._discovery.resolve("svc").qualified == "services"  # services and Service stay Knative's
+    assert "broker-ingress" in names(kube.list("svc", namespace="knative-eventing"))
     with pytest.raises(KnativeError) as err:
         kube.list("sevrices")
     assert err.value.hint.startswith("did you mean services")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import time
 import urllib.parse
 from typing import Any
@@ -107,6 +108,10 @@ def knative_config(request: pytest.FixtureRequest, plane: Plane) -> dict[str, An
         return {"home": str(request.getfixturevalue("empty_home"))}
     if extra == "kubernetes":
         return {"backend": "kubernetes", "kubeconfig": str(plane.kubeconfig)}
+    if extra == "cluster":  # a kubeconfig copy (just some cluster to the server) and a port-forwarded ingress
+        copy = request.getfixturevalue("tmp_path") / "kubeconfig"
+        shutil.copy(plane.kubeconfig, copy)
+        return {"backend": "kubernetes", "kubeconfig": str(copy), "ingress": plane.ingress}
     if extra == "keepalive":
         return {"home": str(plane.home), "stream_keepalive": 0.3}
     return {"home": str(plane.home)}
@@ -161,6 +166,17 @@ def test_kubernetes_backend(fetch: Any, plane: Plane, served: Served) -> None:
     resp = fetch("knative", "api", "plane", method="POST", body=json.dumps({"action": "stop"}))
     assert resp.code == 409 and body(resp)["reason"] == "Conflict"
     assert body(fetch("knative", "proxy", served.namespace, "echo", "x"))["path"] == "/x"
+
+
+@pytest.mark.parametrize("knative_config", ["cluster"], indirect=True)
+def test_a_cluster_with_a_configured_ingress(fetch: Any, served: Served) -> None:
+    """A kubeconfig the server cannot tell from any cluster's: the browser proxy goes through the configured
+    ingress."""
+    status = body(fetch("knative", "api", "status"))
+    assert status["backend"] == "kubernetes"
+    snap = body(fetch("knative", "api", "objects", params={"namespace": served.namespace}))
+    assert [s["name"] for s in snap["services"]] == ["echo"]
+    assert body(fetch("knative", "proxy", served.namespace, "echo", "y"))["path"] == "/y"
 
 
 # -- objects --------------------------------------------------------------------------------------------------

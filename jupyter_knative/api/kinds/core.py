@@ -1,5 +1,5 @@
 """The Kubernetes built-in kinds the plane serves: core/v1 Namespace, ConfigMap, Secret, ServiceAccount,
-Event, Pod, and apps/v1 Deployment.
+Event, Pod, Service, and apps/v1 Deployment.
 
 Built-in kinds differ from custom resources in three ways the API server must reproduce:
 - `kubectl get` columns come from kube-apiserver's own printers (pkg/printers/internalversion), not from
@@ -9,7 +9,7 @@ Built-in kinds differ from custom resources in three ways the API server must re
   wide only) and its cells cover every column.
 - Field selectors: each kind lists the fields kube-apiserver lets clients select on.
 - DELETE answers with the object for some kinds and with a `Status` for others (`ReturnDeletedObject` in
-  each kind's registry storage): Namespace, Pod and ServiceAccount return the object; ConfigMap, Secret,
+  each kind's registry storage): Namespace, Pod, Service and ServiceAccount return the object; ConfigMap, Secret,
   Event and Deployment return a Status once the object is gone.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..builtins import admit_configmap, admit_deployment, admit_pod, admit_secret
+from ..builtins import admit_configmap, admit_deployment, admit_pod, admit_secret, admit_service
 from ..namespaces import admit_namespace
 from ..printing import human_duration, parse_timestamp
 from ..registry import PrinterColumn, ResourceType, Version
@@ -354,6 +354,99 @@ POD = ResourceType(
     ),
     row_printer=(_POD_COLUMNS, print_pod), admission=admit_pod)
 
+# --- Service ------------------------------------------------------------------------------------------
+# The plane has no cluster network: a Service is a name its ingress routes by (`<name>.<ns>.svc.cluster.local`)
+# and what the API server's service proxy reaches; its cluster IP is bookkeeping.
+
+_SERVICE_PORT = obj({
+    "name": string(), "protocol": string(), "appProtocol": string(), "port": int32(),
+    "targetPort": int_or_string(), "nodePort": int32(),
+}, required=("port",))
+
+_SERVICE = root(
+    spec=obj({
+        "ports": arr(_SERVICE_PORT, merge_key="port", strategy="merge", list_type="map",
+                     map_keys=("port", "protocol")),
+        "selector": string_map(),
+        "clusterIP": string(),
+        "clusterIPs": arr(string(), list_type="atomic"),
+        "type": string(),
+        "externalIPs": arr(string(), list_type="atomic"),
+        "sessionAffinity": string(),
+        "loadBalancerIP": string(),
+        "loadBalancerSourceRanges": arr(string(), list_type="atomic"),
+        "externalName": string(),
+        "externalTrafficPolicy": string(),
+        "healthCheckNodePort": int32(),
+        "publishNotReadyAddresses": boolean(),
+        "sessionAffinityConfig": obj({"clientIP": obj({"timeoutSeconds": int32()})}),
+        "ipFamilies": arr(string(), list_type="atomic"),
+        "ipFamilyPolicy": string(),
+        "allocateLoadBalancerNodePorts": boolean(),
+        "loadBalancerClass": string(),
+        "internalTrafficPolicy": string(),
+        "trafficDistribution": string(),
+    }),
+    status=obj({
+        "loadBalancer": obj({"ingress": arr(obj({
+            "ip": string(), "hostname": string(), "ipMode": string(),
+            "ports": arr(obj({"port": int32(), "protocol": string(), "error": string()}), list_type="atomic"),
+        }), list_type="atomic")}),
+        "conditions": k8s_conditions(),
+    }),
+)
+
+
+def _port_string(ports: list[dict[str, Any]]) -> str:
+    """`makePortString`: `port/protocol`, or `port:nodePort/protocol`, comma-joined."""
+    pieces = []
+    for p in ports:
+        node = p.get("nodePort") or 0
+        prefix = f"{p.get('port')}:{node}" if node > 0 else str(p.get("port"))
+        pieces.append(f"{prefix}/{p.get('protocol') or ''}")
+    return ",".join(pieces)
+
+
+def _external_ip(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+    """`getServiceExternalIP` (kubectl's wide and narrow forms agree for what the plane stores)."""
+    external = [str(ip) for ip in spec.get("externalIPs") or []]
+    kind = spec.get("type")
+    if kind in ("ClusterIP", "NodePort"):
+        return ",".join(external) or "<none>"
+    if kind == "LoadBalancer":
+        ingress = [str(i.get("ip") or i.get("hostname") or "")
+                   for i in _get(status, "loadBalancer", "ingress") or []]
+        found = [ip for ip in ingress if ip] + external
+        return ",".join(found) or "<pending>"
+    if kind == "ExternalName":
+        return str(spec.get("externalName") or "")
+    return "<unknown>"
+
+
+def print_service(obj: dict[str, Any], now: float) -> list[Any]:
+    """`printService`: TYPE, CLUSTER-IP, EXTERNAL-IP, PORT(S), AGE, then SELECTOR."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ips = spec.get("clusterIPs") or []
+    selector = spec.get("selector") or {}
+    return [
+        str(spec.get("type") or ""),
+        str(ips[0]) if ips else "<none>",
+        _external_ip(spec, status),
+        _port_string(spec.get("ports") or []) or "<none>",
+        _age(obj, now),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+    ]
+
+
+_SERVICE_COLUMNS = (
+    _col("Type"), _col("Cluster-IP"), _col("External-IP"), _col("Port(s)"), _AGE, _col("Selector", priority=1),
+)
+
+SERVICE = ResourceType(
+    "", "Service", "services", (Version("v1", _SERVICE),), short_names=("svc",), categories=("all",),
+    builtin=True, field_labels=("spec.clusterIP", "spec.type"),
+    row_printer=(_SERVICE_COLUMNS, print_service), admission=admit_service, tracks_generation=False)
+
 # --- apps/v1 Deployment -------------------------------------------------------------------------------
 
 _DEPLOYMENT = root(
@@ -442,5 +535,5 @@ DEPLOYMENT = ResourceType(
     row_printer=(_DEPLOYMENT_COLUMNS, print_deployment), admission=admit_deployment)
 
 CORE_TYPES: tuple[ResourceType, ...] = (
-    NAMESPACE, CONFIG_MAP, SECRET, SERVICE_ACCOUNT, EVENT, POD, DEPLOYMENT,
+    NAMESPACE, CONFIG_MAP, SECRET, SERVICE_ACCOUNT, EVENT, POD, SERVICE, DEPLOYMENT,
 )
