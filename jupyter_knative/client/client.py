@@ -184,6 +184,8 @@ class Client:
         options = self.shipping.over(ShipOptions(ship=ship, registry=registry, runtime_image=runtime_image,
                                                  base_image=base_image))
         mode = choose_ship(options.ship, plane=self._conn.home is not None, registry=options.registry)
+        if mode != "plane":
+            self.require("serving")  # before anything is shipped: say what to install
         shipped = self._shipper.ship(mode, name, source, namespace=ns, handler=handler,
                                      requirements=requirements or (), options=options, progress=progress)
         spec = FunctionSpec(image=shipped.image, env=env, scale_min=scale_min, scale_max=scale_max,
