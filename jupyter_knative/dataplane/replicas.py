@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,7 @@ class _Replica:
     pid: int
     zygote: ZygoteClient
     log: Path
+    key: str  # its zygote's
     done: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -116,18 +118,33 @@ def termination_message(path: Path) -> str:
     return "\n".join(lines).strip()
 
 
-class ZygoteRuntime:
-    """`ReplicaRuntime` with one warm zygote per (image, environment) and a fork per replica."""
+ZYGOTE_IDLE_SECONDS = 600.0
+"""How long a zygote with no replica stays warm. Every changed cell is a new revision and a new zygote; old
+revisions scale to zero and stay, so without this the plane's memory would grow with every edit of a session.
+A revision that scales from zero after this pays a zygote start (its cold start), as a pod's image pull."""
+REAP_INTERVAL = 30.0
 
-    def __init__(self, *, artifacts: Path, logs: Path, workdir: Path, volumes: Path | None = None) -> None:
+
+class ZygoteRuntime:
+    """`ReplicaRuntime` with one warm zygote per (image, environment) and a fork per replica; a zygote that has
+    had no replica for `idle_seconds` is stopped (`reap`, every `REAP_INTERVAL` s while the loop runs)."""
+
+    def __init__(self, *, artifacts: Path, logs: Path, workdir: Path, volumes: Path | None = None,
+                 idle_seconds: float = ZYGOTE_IDLE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.artifacts = artifacts
         self.logs = logs
         self.workdir = workdir
         self.volumes = volumes if volumes is not None else workdir / "volumes"
         """Where the kubelet materialises pods' volumes (no zygote key is spelled `volumes`)."""
+        self.idle_seconds = idle_seconds
+        self._clock = clock
         self._zygotes: dict[str, ZygoteClient] = {}
         self._starting: dict[str, asyncio.Task[ZygoteClient]] = {}
         self._replicas: dict[PodRef, _Replica] = {}
+        self._forking: dict[str, int] = {}  # zygote key -> forks under way (never reaped meanwhile)
+        self._idle_since: dict[str, float] = {}  # zygote key -> when its last replica ended
+        self._reaper: asyncio.Task[None] | None = None
         self._handler: ExitHandler | None = None
 
     def on_exit(self, handler: ExitHandler) -> None:
@@ -163,6 +180,19 @@ class ZygoteRuntime:
         return self._zygotes[key]
 
     async def start(self, pod: PodRef, container: ContainerSpec) -> Started:
+        key = self._key(container)
+        self._forking[key] = self._forking.get(key, 0) + 1
+        try:
+            return await self._start(pod, container, key)
+        finally:
+            self._forking[key] -= 1
+            if not self._forking[key]:
+                del self._forking[key]
+            self._mark_idle(key)
+
+    async def _start(self, pod: PodRef, container: ContainerSpec, key: str) -> Started:
+        if self._reaper is None and self.idle_seconds > 0:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
         try:
             zygote = await self._zygote(container)
         except ZygoteError as e:
@@ -180,18 +210,46 @@ class ZygoteRuntime:
             raise StartError("Error", str(e), exit_code=1) from None
         finally:
             sock.close()  # the replica holds its own copy
-        self._replicas[pod] = _Replica(pid, zygote, path)
+        self._replicas[pod] = _Replica(pid, zygote, path, key)
         return Started(pid, port)
 
     def _exited(self, zygote: ZygoteClient, pid: int, code: int) -> None:
         for pod, replica in list(self._replicas.items()):
             if replica.pid == pid and replica.zygote is zygote:
                 del self._replicas[pod]
+                self._mark_idle(replica.key)
                 if not replica.done.done():
                     replica.done.set_result(code)
                 if self._handler is not None:
                     self._handler(pod, code, termination_message(replica.log))
                 return
+
+    # --- idle zygotes ---------------------------------------------------------------------------------
+
+    def _in_use(self, key: str) -> bool:
+        return key in self._forking or key in self._starting or any(r.key == key for r in self._replicas.values())
+
+    def _mark_idle(self, key: str) -> None:
+        if key in self._zygotes and not self._in_use(key):
+            self._idle_since.setdefault(key, self._clock())
+        else:
+            self._idle_since.pop(key, None)
+
+    async def reap(self) -> list[str]:
+        """Stop the zygotes idle for `idle_seconds` or more; their keys."""
+        now = self._clock()
+        idle = [k for k, since in self._idle_since.items()
+                if now - since >= self.idle_seconds and k in self._zygotes and not self._in_use(k)]
+        stopping = [self._zygotes.pop(k) for k in idle]
+        for key in idle:
+            self._idle_since.pop(key, None)
+        await asyncio.gather(*(z.stop(5.0) for z in stopping), return_exceptions=True)
+        return idle
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REAP_INTERVAL)
+            await self.reap()
 
     async def stop(self, pod: PodRef, grace: float) -> None:
         """SIGTERM (the replica drains), then SIGKILL after `grace` seconds."""
@@ -207,11 +265,15 @@ class ZygoteRuntime:
             except TimeoutError:
                 continue
         self._replicas.pop(pod, None)
+        self._mark_idle(replica.key)
 
     def running(self, namespace: str, pod: str) -> bool:
         return any(p.namespace == namespace and p.name == pod for p in self._replicas)
 
     async def close(self, grace: float = 5.0) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         for task in self._starting.values():
             task.cancel()
         zygotes = list(self._zygotes.values())
