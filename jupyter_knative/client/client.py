@@ -225,25 +225,45 @@ class Client:
         hdrs.update(headers or {})
         return send_request(endpoint, method, path, body=body, headers=hdrs, timeout=timeout)
 
-    def send(self, broker: str, *, type: str, source: str, data: Any = None, id: str | None = None,
+    def send(self, to: str, *, type: str, source: str, data: Any = None, id: str | None = None,
              extensions: dict[str, str] | None = None, namespace: str | None = None) -> Response:
-        """A binary-mode CloudEvent to the broker's address. On a cluster (not the plane) a cluster-internal
-        address (`http://broker-ingress.knative-eventing.svc.cluster.local/<ns>/<broker>`) is reached through the
-        API server's service proxy, whatever `ingress` is (a gateway routes Knative Services, not broker-ingress);
-        the broker's own answers (202, 400, 404, ...) come back as the Response."""
-        obj = self._objects.get("brokers", broker, self._ns(namespace))
-        url = ((obj.get("status") or {}).get("address") or {}).get("url")
-        if not url:
-            raise KnativeError(f"broker '{broker}' has no address yet", reason="NotReady",
-                               hint=f"wait('broker', '{broker}') until it is Ready")
+        """A binary-mode CloudEvent to `to`: a broker's name, `KIND/NAME` of any addressable (`channel/orders`,
+        `imc/orders`, `ksvc/display`, `sequence/steps`, ...: its `status.address.url`; a Knative Service's URL), or
+        a URL. The answer (202, 400, 404, a reply event, ...) is the Response.
+
+        On a cluster (not the plane) a cluster-internal address (`http://broker-ingress.knative-eventing.svc.
+        cluster.local/<ns>/<broker>`) is reached through the API server's service proxy, whatever `ingress` is
+        (a gateway routes Knative Services, not broker-ingress); a Knative Service goes through the ingress."""
+        url, service = self._event_target(to, self._ns(namespace))
         body, content_type = encode_body(data, None)
         hdrs = binary_event_headers(type, source=source, id=id, extensions=extensions)
         if content_type:
             hdrs["Content-Type"] = content_type
-        if self._conn.home is None and service_proxy_path(url) is not None:
+        internal = service_proxy_path(url) is not None
+        plane_or_gateway = self._conn.home is not None or (service and self._conn.ingress() is not None)
+        if internal and not plane_or_gateway:
             return proxy_request(self._conn, url, "POST", body=body, headers=hdrs)
-        endpoint = Endpoint.for_url(url, self._conn.ingress())
-        return send_request(endpoint, "POST", urllib.parse.urlsplit(url).path or "/", body=body, headers=hdrs)
+        # a cluster's own names go through its ingress; any other URL is reached as it is
+        endpoint = Endpoint.for_url(url, self._conn.ingress() if internal or service else None)
+        parts = urllib.parse.urlsplit(url)
+        return send_request(endpoint, "POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                            body=body, headers=hdrs)
+
+    def _event_target(self, to: str, namespace: str) -> tuple[str, bool]:
+        """(the URL events for `to` go to, whether it is a Knative Service's)."""
+        if "://" in to:
+            return to, False
+        kind, _, name = to.rpartition("/")
+        info = self._objects.info(kind or "brokers")
+        obj = self._objects.get(kind or "brokers", name, namespace)
+        if info.group == "serving.knative.dev" and info.kind == "Service":
+            return _service_url(obj, None), True
+        url = ((obj.get("status") or {}).get("address") or {}).get("url")
+        if not url:
+            what = f"{info.kind.lower()} '{name}'"
+            raise KnativeError(f"{what} has no address yet", reason="NotReady",
+                               hint=f"wait('{kind or 'broker'}', '{name}') until it is Ready")
+        return str(url), False
 
     def logs(self, name: str, *, revision: str | None = None, follow: bool = False, tail: int | None = None,
              container: str = "user-container", namespace: str | None = None) -> str | Iterator[str]:

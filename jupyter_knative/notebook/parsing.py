@@ -38,7 +38,7 @@ COMMANDS: dict[str, str] = {
     "delete": "delete one resource",
     "logs": "print a service's logs (also after scale to zero)",
     "invoke": "send an HTTP request (or a CloudEvent) to a service",
-    "send": "send a CloudEvent to a broker",
+    "send": "send a CloudEvent to a broker (or a channel, a service, any addressable, a URL)",
     "load": "generate bounded load against a service in the background",
     "traffic": "split traffic between revisions (kn service update --traffic rules)",
     "tag": "tag revisions (kn service update --tag/--untag)",
@@ -371,7 +371,8 @@ def _invoke(p: argparse.ArgumentParser) -> None:
 
 
 def _send(p: argparse.ArgumentParser) -> None:
-    p.add_argument("broker", metavar="BROKER", help="the broker")
+    p.add_argument("broker", metavar="TARGET",
+                   help="a broker's name, KIND/NAME of any addressable (channel/x, ksvc/x, sequence/x, ...) or a URL")
     p.add_argument("--type", required=True, help="the event's type")
     p.add_argument("--source", required=True, help="the event's source")
     p.add_argument("-d", "--data", metavar="JSON", help="the event's data: JSON or text")
