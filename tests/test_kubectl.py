@@ -6,6 +6,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -307,3 +308,90 @@ def test_scale_subresource(plane: Plane, namespace: str) -> None:
     assert scale["status"]["selector"] == "app=web"
     bad = plane.kubectl("scale", "deploy", "web", "-n", namespace, "--replicas=-1", check=False)
     assert bad.returncode != 0
+
+
+# --- server-side apply ----------------------------------------------------------------------------------
+
+SSA_HELLO = """
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+  labels:
+    app: hello
+    tier: {tier}
+spec:
+  template:
+    spec:
+      containers:
+        - image: {image}
+"""
+
+
+def _ssa(plane: Plane, ns: str, manifest: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return plane.kubectl("apply", "--server-side", "-n", ns, "-f", "-", *extra, input=manifest, check=check)
+
+
+def _get(plane: Plane, ns: str, *what: str) -> dict[str, object]:
+    out = plane.kubectl("get", *what, "-n", ns, "-o", "json", "--show-managed-fields").stdout
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def test_server_side_apply_service(plane: Plane, namespace: str) -> None:
+    ksvc = SSA_HELLO.format(tier="web", image="ghcr.io/knative/helloworld-go:1")
+    assert "service.serving.knative.dev/hello serverside-applied" in _ssa(plane, namespace, ksvc).stdout
+    first = _get(plane, namespace, "ksvc", "hello")
+    meta: dict[str, Any] = first["metadata"]  # type: ignore[assignment]
+    assert [(e["manager"], e["operation"]) for e in meta["managedFields"]] == [("kubectl", "Apply")]
+    assert meta["managedFields"][0]["fieldsV1"]["f:metadata"] == {"f:labels": {"f:app": {}, "f:tier": {}}}
+
+    _ssa(plane, namespace, ksvc)
+    again: dict[str, Any] = _get(plane, namespace, "ksvc", "hello")["metadata"]  # type: ignore[assignment]
+    assert again["generation"] == 1 and again["managedFields"] == meta["managedFields"]  # status moves the RV
+
+    changed = ksvc.replace("helloworld-go:1", "helloworld-go:2").replace("    tier: web\n", "")
+    _ssa(plane, namespace, changed)
+    obj: dict[str, Any] = _get(plane, namespace, "ksvc", "hello")
+    assert obj["metadata"]["generation"] == 2 and obj["metadata"]["labels"].get("tier") is None
+    assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/knative/helloworld-go:2"
+    assert _eventually(lambda: "hello-00002" in plane.kubectl("get", "rev", "-n", namespace, "-o", "name").stdout)
+
+    other = changed.replace("helloworld-go:2", "helloworld-go:3")
+    proc = _ssa(plane, namespace, other, "--field-manager", "other", check=False)
+    assert proc.returncode == 1
+    assert ('error: Apply failed with 1 conflict: conflict with "kubectl": .spec.template.spec.containers'
+            in proc.stderr), proc.stderr
+    assert "--force-conflicts" in proc.stderr
+
+    _ssa(plane, namespace, other, "--field-manager", "other", "--force-conflicts")
+    obj = _get(plane, namespace, "ksvc", "hello")
+    assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/knative/helloworld-go:3"
+    assert {e["manager"] for e in obj["metadata"]["managedFields"]} == {"kubectl", "other"}
+    shown = plane.kubectl("get", "ksvc", "hello", "-n", namespace, "-o", "yaml", "--show-managed-fields").stdout
+    assert "manager: other" in shown and "manager: kubectl" in shown
+    hidden = plane.kubectl("get", "ksvc", "hello", "-n", namespace, "-o", "yaml").stdout
+    assert "managedFields" not in hidden
+
+
+def test_server_side_apply_configmap_broker_and_dry_run(plane: Plane, namespace: str) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: '1'\n  b: '2'\n"
+    assert "configmap/c serverside-applied" in _ssa(plane, namespace, cm).stdout
+    _ssa(plane, namespace, cm.replace("  b: '2'\n", "  c: '3'\n"))
+    data = _get(plane, namespace, "cm", "c")["data"]
+    assert data == {"a": "1", "c": "3"}
+    dry = _ssa(plane, namespace, cm.replace("'1'", "'9'"), "--dry-run=server").stdout
+    assert "configmap/c serverside-applied (server dry run)" in dry
+    assert _get(plane, namespace, "cm", "c")["data"] == {"a": "1", "c": "3"}
+    broker = "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n"
+    assert "broker.eventing.knative.dev/default serverside-applied" in _ssa(plane, namespace, broker).stdout
+    assert "broker.eventing.knative.dev/default serverside-applied" in _ssa(plane, namespace, broker).stdout
+
+
+def test_server_side_apply_requires_a_field_manager(plane: Plane, namespace: str) -> None:
+    body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+    resp = plane.request("PATCH", f"/api/v1/namespaces/{namespace}/configmaps/c", body,
+                         headers={"Content-Type": "application/apply-patch+yaml"})
+    assert resp.status == 422
+    assert json.loads(resp.body)["message"] == ('PatchOptions.meta.k8s.io "" is invalid: '
+                                                "fieldManager: Required value: is required for apply patch")

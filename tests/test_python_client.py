@@ -155,3 +155,17 @@ def test_dynamic_client_discovery(api: client.ApiClient, namespace: str) -> None
     services = dyn.resources.get(api_version="serving.knative.dev/v1", kind="Service")
     services.create(body=ksvc("dyn"), namespace=namespace)
     assert [i.metadata.name for i in services.get(namespace=namespace).items] == ["dyn"]
+
+
+def test_server_side_apply(api: client.ApiClient, namespace: str) -> None:
+    co = client.CustomObjectsApi(api)
+    resp = co.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "ssa", ksvc("ssa"),
+                                             field_manager="notebook", force=True, _preload_content=False,
+                                             _content_type="application/apply-patch+yaml")
+    assert resp.status == 201  # created, as the apiserver answers (the client only decodes a 200 here)
+    applied = co.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "ssa")
+    assert [e["manager"] for e in applied["metadata"]["managedFields"]] == ["notebook"]
+    with pytest.raises(ApiException) as err:
+        co.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "ssa", ksvc("ssa", "other"),
+                                          field_manager="rival", _content_type="application/apply-patch+yaml")
+    assert err.value.status == 409

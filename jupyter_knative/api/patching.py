@@ -62,8 +62,9 @@ def apply_patch(content_type: str, target: dict[str, Any], body: bytes, schema: 
                 builtin: bool) -> dict[str, Any]:
     """Apply a PATCH request body to `target` (not modified) and return the patched object.
 
-    Server-side apply (`application/apply-patch+yaml`) is listed as accepted, as the apiserver lists it,
-    but is not implemented here: it is refused with the same 415.
+    Server-side apply (`application/apply-patch+yaml`) is not a patch of `target` alone: it needs the
+    field manager and the managed fields, so the PATCH handler hands it to `applying.apply` instead.
+    Here (e.g. on the scale subresource) it is refused with the same 415.
     """
     media_type = content_type.split(";", 1)[0] if content_type.find(";") > 0 else content_type
     accepted = accepted_patch_types(builtin)

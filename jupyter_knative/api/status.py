@@ -231,3 +231,8 @@ def invalid_object(gr: GroupResource, name: str, errors: Sequence[FieldError]) -
     return Invalid(f'{qualified} "{name}" is invalid: {text}',
                    details={"name": name, "group": gr.group, "kind": gr.kind,
                             "causes": [e.cause() for e in errors]})
+
+
+def patch_options_invalid(errors: Sequence[FieldError]) -> Invalid:
+    """422 for bad PATCH query options (`fieldManager: Required value: is required for apply patch`)."""
+    return invalid_object(GroupResource("meta.k8s.io", "", kind="PatchOptions"), "", errors)

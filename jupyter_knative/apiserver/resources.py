@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
+import yaml
 from aiohttp import web
 
+from ..api import applying
 from ..api.gojson import json_kind
-from ..api.patching import apply_patch
+from ..api.patching import APPLY_PATCH, apply_patch
+from ..api.printing import format_timestamp
 from ..api.registry import ResourceType, Version
 from ..api.schema import check
 from ..api.selectors import parse_field_selector, parse_label_selector
@@ -26,9 +30,12 @@ from ..api.status import (
     NotFound,
     RequestEntityTooLarge,
     StatusError,
+    forbidden,
     invalid_object,
     not_found,
     not_supported,
+    patch_options_invalid,
+    required,
 )
 from ..api.warnings import collect as admission_warnings
 from ..store import Entry, Predicate, Store, Watch, WatchEvent
@@ -359,6 +366,10 @@ class ResourceAPI:
                                  "on the request")
             meta["namespace"] = info.namespace
         warnings = self._check_schema(rt, ver, obj, validation)
+        if "managedFields" not in meta:  # kept unless the request says otherwise (`[]` clears them)
+            live_meta = (self.store.get(rt, self._namespace(info), info.name) or {}).get("metadata") or {}
+            if "managedFields" in live_meta:
+                meta["managedFields"] = live_meta["managedFields"]
         with admission_warnings() as admitted:
             updated = self.store.update(rt, self._to_storage(rt, obj), subresource=info.subresource,
                                         dry_run=dry_run)
@@ -368,6 +379,11 @@ class ResourceAPI:
                     info: RequestInfo) -> web.Response:
         validation, dry_run = self._options(request)
         body = await self._body(request)
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.split(";", 1)[0].strip() == APPLY_PATCH:
+            return await self.server_side_apply(request, rt, ver, info, body, validation, dry_run)
+        if "force" in request.query:
+            raise patch_options_invalid([forbidden("force", "may not be specified for non-apply patch")])
         current = self.store.must_get(rt, self._namespace(info), info.name)
         patched = apply_patch(request.headers.get("Content-Type", ""), self.to_version(rt, current, ver.name),
                               body, ver.schema, rt.builtin)
@@ -382,6 +398,73 @@ class ResourceAPI:
             updated = self.store.update(rt, self._to_storage(rt, patched), subresource=info.subresource,
                                         dry_run=dry_run)
         return self._render_obj(request, rt, ver, updated, 200, warnings + admitted)
+
+    async def server_side_apply(self, request: web.Request, rt: ResourceType, ver: Version, info: RequestInfo,
+                                body: bytes, validation: str, dry_run: bool) -> web.Response:
+        """PATCH with `application/apply-patch+yaml`: create or merge, tracking field ownership."""
+        manager, force = request.query.get("fieldManager", ""), request.query.get("force", "false")
+        if not manager:
+            raise patch_options_invalid([required("fieldManager", "is required for apply patch")])
+        if force not in ("true", "false"):
+            raise BadRequest(f'force: Invalid value: "{force}": must be true or false')  # a query decode error
+        config = self._apply_config(rt, ver, info, body)
+        warnings = self._check_schema(rt, ver, config, validation)
+        current = self.store.get(rt, self._namespace(info), info.name)
+        live = self.to_version(rt, current, ver.name) if current is not None else None
+        ignored = [("f:status",)] if "status" in rt.subresources and not info.subresource else []
+        obj = applying.apply(live, config, ver.schema, manager=manager, api_version=rt.api_version(ver.name),
+                             now=format_timestamp(self.clock()), force=force == "true", builtin=rt.builtin,
+                             subresource=info.subresource, ignored=ignored)
+        warnings += self._check_schema(rt, ver, obj, "Ignore")
+        with admission_warnings() as admitted:
+            if current is None:
+                created = self.store.create(rt, self._to_storage(rt, obj), dry_run=dry_run)
+                return self._render_obj(request, rt, ver, created, 201, warnings + admitted)
+            if self._unchanged_by(rt, info, current, obj):
+                obj = applying.keep_time(obj, current, manager)
+            updated = self.store.update(rt, self._to_storage(rt, obj), subresource=info.subresource,
+                                        dry_run=dry_run)
+        return self._render_obj(request, rt, ver, updated, 200, warnings + admitted)
+
+    def _apply_config(self, rt: ResourceType, ver: Version, info: RequestInfo, body: bytes) -> dict[str, Any]:
+        """The applied configuration, checked as kube's applyPatcher and fieldmanager check it."""
+        try:
+            config = yaml.safe_load(body)
+        except yaml.YAMLError as e:
+            raise BadRequest(f"error decoding YAML: {e}") from None
+        if not isinstance(config, dict):
+            raise BadRequest(f"error decoding YAML: json: cannot unmarshal {json_kind(config)} into Go value "
+                             "of type map[string]interface {}")
+        expected = rt.api_version(ver.name)
+        if config.get("apiVersion") != expected:
+            raise BadRequest("Incorrect version specified in apply patch. Specified patch version: "
+                             f"{config.get('apiVersion') or ''}, expected: {expected}")
+        if config.get("kind") != rt.kind:
+            raise BadRequest(f"the kind in the data ({config.get('kind') or ''}) does not match the expected "
+                             f"kind ({rt.kind})")
+        meta = config.get("metadata")
+        if not isinstance(meta, dict):
+            meta = config["metadata"] = {}
+        if meta.get("name") != info.name:
+            raise BadRequest(f"the name of the object ({meta.get('name') or ''}) does not match the name on "
+                             f"the URL ({info.name})")
+        if rt.namespaced and meta.get("namespace") and meta["namespace"] != info.namespace:
+            raise BadRequest(f"the namespace of the object ({meta['namespace']}) does not match the namespace "
+                             f"on the URL ({info.namespace})")
+        if rt.namespaced:
+            meta["namespace"] = info.namespace
+        return config
+
+    def _unchanged_by(self, rt: ResourceType, info: RequestInfo, current: dict[str, Any],
+                      obj: dict[str, Any]) -> bool:
+        """Whether the object, once admitted (defaulted), is the live one but for its managedFields."""
+        trial = self.store.update(rt, self._to_storage(rt, copy.deepcopy(obj)), subresource=info.subresource,
+                                  dry_run=True)
+
+        def bare(o: dict[str, Any]) -> dict[str, Any]:
+            meta = {k: v for k, v in o.get("metadata", {}).items() if k not in ("managedFields", "resourceVersion")}
+            return {**o, "metadata": meta}
+        return bare(trial) == bare(current)
 
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         body = await self._body(request)
