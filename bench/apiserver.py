@@ -6,6 +6,7 @@ Everything goes over real HTTPS on loopback with a keep-alive connection, as kub
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,18 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "JUPYTER_KNATIVE_HOME": str(home)}
     return subprocess.run([sys.executable, "-m", "jupyter_knative.cli", *args], env=env, text=True,
                           capture_output=True, timeout=120, check=True)
+
+
+@contextlib.contextmanager
+def running_plane() -> Iterator[Path]:
+    """A plane of its own in a temporary home, up for the block and down after it; the home."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        _cli(home, "up")
+        try:
+            yield home
+        finally:
+            _cli(home, "down")
 
 
 def _pct(values: list[float], q: float) -> float:

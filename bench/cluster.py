@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .apiserver import _cli, _ms, _pct
+from .apiserver import _ms, _pct, running_plane
 
 SOURCE = "def hello(request):\n    return 'Hello {n}!'\n"
 
@@ -114,19 +114,14 @@ def run() -> dict[str, Any]:
     from jupyter_knative.client import Client
 
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        _cli(home, "up")
-        try:
-            state = json.loads((home / "daemon.json").read_text())
-            copy = Path(tmp) / "kubeconfig"
-            shutil.copy(state["kubeconfig"], copy)
-            with Client(kubeconfig=copy, namespace="bench", ingress=state["ingress"]) as cluster:
-                cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
-                bench_shipping(cluster, rows)
-                bench_pod_proxy(cluster, "bench", rows)
-        finally:
-            _cli(home, "down")
+    with running_plane() as home:
+        state = json.loads((home / "daemon.json").read_text())
+        copy = home.parent / "kubeconfig"  # outside the home: to the client, any cluster
+        shutil.copy(state["kubeconfig"], copy)
+        with Client(kubeconfig=copy, namespace="bench", ingress=state["ingress"]) as cluster:
+            cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+            bench_shipping(cluster, rows)
+            bench_pod_proxy(cluster, "bench", rows)
     bench_oci(rows)
     return {"suite": "cluster", "machine": os.uname().machine, "cpus": os.cpu_count(), "rows": rows}
 

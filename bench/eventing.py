@@ -13,12 +13,10 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from .apiserver import Conn, _cli, _pct
+from .apiserver import Conn, _pct, running_plane
 
 HOST = "broker-ingress.knative-eventing.svc.cluster.local"
 NS = "bench"
@@ -181,16 +179,11 @@ async def _main(c: Conn, ingress_port: int, rows: list[dict[str, Any]]) -> None:
 
 def run() -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        _cli(home, "up")
-        try:
-            c = Conn(home)
-            c.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-            ingress_port = int(json.loads((home / "daemon.json").read_text())["ingress"].rsplit(":", 1)[1])
-            asyncio.run(_main(c, ingress_port, rows))
-        finally:
-            _cli(home, "down")
+    with running_plane() as home:
+        c = Conn(home)
+        c.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        ingress_port = int(json.loads((home / "daemon.json").read_text())["ingress"].rsplit(":", 1)[1])
+        asyncio.run(_main(c, ingress_port, rows))
     return {"suite": "eventing", "machine": os.uname().machine, "cpus": os.cpu_count(), "rows": rows}
 
 

@@ -10,13 +10,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from . import runtime as runtime_bench
-from .apiserver import Conn, _cli, _ms, _pct
+from .apiserver import Conn, _ms, _pct, running_plane
 
 HELLO = "def hello(request):\n    return 'Hello World!'\n"
 SVC = "/apis/serving.knative.dev/v1/namespaces/bench/services"
@@ -60,7 +59,7 @@ def bench_apply_to_ready(c: Conn, image: str, rows: list[dict[str, Any]]) -> Non
         name = f"ready-{i}"
         t0 = time.perf_counter()
         c.call("POST", SVC, _ksvc(name, image))
-        _wait(lambda n=name: _ready(c, n))  # type: ignore[misc]
+        _wait(lambda n=name: _ready(c, n))
         times.append(time.perf_counter() - t0)
     rows.append({"metric": "apply → Ready, function Service (new zygote each)",
                  "value": f"{_ms(statistics.median(times))} (p90 {_ms(_pct(times, .9))})", "target": "p50 <= 300 ms"})
@@ -144,20 +143,14 @@ def run() -> dict[str, Any]:
     from jupyter_knative.runtime.artifacts import package_function
 
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        _cli(home, "up")
-        try:
-            c = Conn(home)
-            c.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                  "metadata": {"name": "bench"}})
-            ingress_port = int(json.loads((home / "daemon.json").read_text())["ingress"].rsplit(":", 1)[1])
-            image = package_function(HELLO, name="hello", namespace="bench", store=home / "artifacts")
-            bench_apply_to_ready(c, image, rows)
-            bench_scale_from_zero(c, ingress_port, image, rows)
-            bench_rps(c, ingress_port, image, Path(tmp), rows)
-        finally:
-            _cli(home, "down")
+    with running_plane() as home:
+        c = Conn(home)
+        c.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+        ingress_port = int(json.loads((home / "daemon.json").read_text())["ingress"].rsplit(":", 1)[1])
+        image = package_function(HELLO, name="hello", namespace="bench", store=home / "artifacts")
+        bench_apply_to_ready(c, image, rows)
+        bench_scale_from_zero(c, ingress_port, image, rows)
+        bench_rps(c, ingress_port, image, home.parent, rows)
     return {"suite": "serving", "machine": os.uname().machine, "cpus": os.cpu_count(), "rows": rows}
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,3 +38,24 @@ def serve_runtime(env: dict[str, str], port: int, *, image_only: bool = False) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def get_when_up(port: int, proc: subprocess.Popen[str] | None = None, path: str = "/",
+                timeout: float = 60) -> tuple[int, bytes]:
+    """GET `path` once the server on `port` answers (status, body); fails at once when `proc` has exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            errors = proc.stderr.read() if proc.stderr else ""
+            raise AssertionError(f"the runtime exited with {proc.returncode}: {errors}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+        finally:
+            conn.close()

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import io
 import json
 import os
-import subprocess
 import tarfile
 import time
 import urllib.error
@@ -45,7 +43,7 @@ from jupyter_knative.client.oci.image import (
 from jupyter_knative.client.oci.layers import Entry, tar_layer
 from jupyter_knative.client.oci.registry import ACCEPT_MANIFESTS, Registry
 from tests.registry import LocalRegistry, free_port, needs_registry, running_registry
-from tests.runtime_process import serve_runtime
+from tests.runtime_process import get_when_up, serve_runtime
 
 pytestmark = [needs_registry, pytest.mark.timeout(300)]
 
@@ -162,25 +160,6 @@ def env_of(config: dict[str, Any]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in config["config"]["Env"])
 
 
-def http_get(port: int, proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, bytes]:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            errors = proc.stderr.read() if proc.stderr else ""
-            raise AssertionError(f"the runtime exited with {proc.returncode}: {errors}")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            conn.request("GET", "/")
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-        finally:
-            conn.close()
-
-
 # -- the tests ----------------------------------------------------------------------------------------------------
 
 
@@ -245,7 +224,7 @@ def test_shipped_image_holds_the_function_and_runs(registry: LocalRegistry, laye
         run_env[key] = f"{root}{env[key]}"
     port = free_port()
     with serve_runtime(run_env, port, image_only=True) as proc:
-        status, body = http_get(port, proc)
+        status, body = get_when_up(port, proc)
         assert status == 200, body
         answer = json.loads(body)
         assert answer["answer"] == "hello from the image"

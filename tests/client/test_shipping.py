@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import socket
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ import yaml
 from jupyter_knative.client import Client
 from jupyter_knative.client.shipping import RUNTIME_IMAGE, configmap_name, configmap_shipping
 
-from ..runtime_process import serve_runtime
+from ..runtime_process import get_when_up, serve_runtime
 
 SERVICE_CRD = Path(__file__).resolve().parents[2].parent / "shared" / "knative" / "crds" / "serving" / "service.yaml"
 
@@ -134,22 +132,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(port: int, path: str = "/", timeout: float = 30) -> tuple[int, bytes]:
-    deadline = time.monotonic() + timeout
-    while True:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-        finally:
-            conn.close()
-
-
 def _ship(folder: Path, source: str, requirements: str | None = None) -> dict[str, str]:
     """The files as the ConfigMap's mount would show them, and the env the generated Service sets (paths moved
     from /function to `folder`)."""
@@ -164,7 +146,7 @@ def test_serve_runs_the_shipped_function_on_port(tmp_path: Path) -> None:
     env = _ship(tmp_path, SOURCE) | {"JUPYTER_KNATIVE_HANDLER": "hello"}
     port = _free_port()
     with serve_runtime(env, port) as proc:
-        status, body = _get(port)
+        status, body = get_when_up(port, timeout=30)
         assert (status, body) == (200, b"hello from main"), proc.stderr
         proc.terminate()
         assert proc.wait(timeout=15) == 0
@@ -210,7 +192,7 @@ def test_serve_installs_the_requirements_into_a_writable_folder(tmp_path: Path) 
     port = _free_port()
     try:
         with serve_runtime(env, port) as proc:
-            status, body = _get(port, timeout=60)
+            status, body = get_when_up(port, timeout=60)
             assert (status, body) == (200, b"from a shipped requirement"), proc.stderr
     finally:
         shipped.chmod(0o755)
