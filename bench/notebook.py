@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
+
+from .apiserver import running_plane
 
 SERVICE = "bench"
 CELL = '''%%knative service {name}
@@ -33,12 +33,6 @@ def handler(request):
 '''
 INVOKE = f"_bench_r = get_ipython().run_line_magic('knative', 'invoke {SERVICE}')"
 REPEATS = 3
-
-
-def _cli(home: Path, *args: str) -> None:
-    env = {**os.environ, "JUPYTER_KNATIVE_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "jupyter_knative.cli", *args], env=env, text=True,
-                   capture_output=True, timeout=120, check=True)
 
 
 def _ms(seconds: float) -> str:
@@ -123,14 +117,10 @@ def bench_kernel(home: Path, cwd: Path, rows: list[dict[str, Any]]) -> None:
 
 def run() -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        home, cwd = Path(tmp) / "home", Path(tmp) / "work"
+    with running_plane() as home:
+        cwd = home.parent / "work"
         cwd.mkdir()
-        _cli(home, "up")
-        try:
-            bench_kernel(home, cwd, rows)
-        finally:
-            _cli(home, "down")
+        bench_kernel(home, cwd, rows)
     return {"suite": "notebook", "machine": os.uname().machine, "cpus": os.cpu_count(), "rows": rows}
 
 

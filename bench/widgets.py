@@ -7,12 +7,11 @@ from __future__ import annotations
 import collections
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from .apiserver import _cli
+from .apiserver import Conn, running_plane
 
 SETUP = """
 from jupyter_knative import Client
@@ -38,23 +37,16 @@ def run() -> dict[str, Any]:
 
     rows: list[dict[str, Any]] = []
     seconds = 10.0
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        _cli(home, "up")
-        try:
-            from .apiserver import Conn
-
-            Conn(home).call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                          "metadata": {"name": "bench"}})
-            with kernel({"JUPYTER_KNATIVE_HOME": str(home)}) as k:
-                k.run(SETUP, timeout=300)
-                k.run(RUN.replace("{seconds}", str(seconds)))
-                t0 = time.monotonic()
-                msgs = comm_messages(k.collect(seconds))
-                elapsed = time.monotonic() - t0
-                k.run("dash.close()")
-        finally:
-            _cli(home, "down")
+    with running_plane() as home:
+        Conn(home).call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": "bench"}})
+        with kernel({"JUPYTER_KNATIVE_HOME": str(home)}) as k:
+            k.run(SETUP, timeout=300)
+            k.run(RUN.replace("{seconds}", str(seconds)))
+            t0 = time.monotonic()
+            msgs = comm_messages(k.collect(seconds))
+            elapsed = time.monotonic() - t0
+            k.run("dash.close()")
     per_comm = collections.Counter(m["content"]["comm_id"] for m in msgs)
     busiest = max(per_comm.values(), default=0)
     per_second = collections.Counter(int(m["header"]["date"].timestamp()) if hasattr(m["header"]["date"], "timestamp")
